@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust_fuse: build the module against the cached test kernel (tools/build-kernel)
+# or against KDIR=<a configured and built 6.12 tree with CONFIG_RUST=y>.
+#
+#   make            build rust_fuse.ko (and the kernel, the first time)
+#   make clippy     the same with CLIPPY=1
+#   make fmt        rustfmt with the kernel's .rustfmt.toml
+#   make fmtcheck   fail if rustfmt would change anything
+#   make check      run every test against the C fuse and rust_fuse in the VM
+#   make clean
+
+KDIR ?= $(shell $(CURDIR)/tools/build-kernel)
+LLVM_BIN ?= /usr/lib/llvm-19/bin
+export PATH := $(LLVM_BIN):$(HOME)/.cargo/bin:$(PATH)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=x86_64 LLVM=1
+RUST_SOURCES = $(filter-out rust/bindings_generated.rs,$(shell find rust -name '*.rs'))
+
+all: modules
+
+modules:
+	$(KMAKE) modules
+
+clippy:
+	$(KMAKE) CLIPPY=1 modules
+
+fmt:
+	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(RUST_SOURCES)
+
+fmtcheck:
+	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(RUST_SOURCES)
+
+check: modules
+	tests/run
+
+clean:
+	$(KMAKE) clean
+	rm -rf build
+
+.PHONY: all modules clippy fmt fmtcheck check clean

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The FUSE logic, written against [`crate::kernel_ext`] only.
+//!
+//! One module per concern, named as a reader of the C `fs/fuse` would look for it:
+//! [`proto`] (protocol constants), [`dev`] (`/dev/fuse`), [`mount_opts`] (mount options) and
+//! [`fs`] (the `fuse` file system type).
+
+pub(crate) mod dev;
+pub(crate) mod fs;
+pub(crate) mod mount_opts;
+pub(crate) mod proto;
+
+use crate::kernel_ext::{fs_type::FsRegistration, miscdevice::MiscRegistration};
+use kernel::prelude::*;
+
+/// Everything the module registers with the kernel; dropping it unregisters all of it.
+///
+/// Fields drop in declaration order: the file system type first, then the device, as the C
+/// module's exit does.
+pub(crate) struct Registrations {
+    _fs: FsRegistration,
+    _dev: MiscRegistration,
+}
+
+impl Registrations {
+    /// Registers the `fuse` file system type and the `/dev/fuse` misc device (minor 229).
+    ///
+    /// If either is taken (typically because the C `fuse.ko` is loaded), fails with its error
+    /// and leaves nothing registered.
+    pub(crate) fn register() -> Result<Self> {
+        let fs = fs::FUSE_FS_TYPE.register().inspect_err(|e| {
+            pr_err!(
+                "cannot register the file system type \"fuse\" ({:?}): is the C fuse module loaded?\n",
+                e
+            )
+        })?;
+        let dev = dev::FUSE_MISC_DEVICE.register().inspect_err(|e| {
+            pr_err!(
+                "cannot register /dev/fuse (misc minor {}) ({:?}): is the C fuse module loaded?\n",
+                proto::FUSE_MINOR,
+                e
+            )
+        })?;
+        Ok(Self { _fs: fs, _dev: dev })
+    }
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstractions over the kernel pieces that 6.12's `kernel` crate lacks.
+//!
+//! Each module wraps one kernel object and owns the `unsafe` code needed to use it; the FUSE
+//! logic in [`crate::fuse`] uses only what is exported here. The shapes follow upstream's
+//! later abstractions (`rust/kernel/fs/file.rs`, `miscdevice.rs`, the vfs-v2 series) where they
+//! exist, adapted to what 6.12 offers.
+
+pub(crate) mod cred;
+pub(crate) mod error;
+pub(crate) mod file;
+pub(crate) mod fs_context;
+pub(crate) mod fs_type;
+pub(crate) mod miscdevice;
+pub(crate) mod module;

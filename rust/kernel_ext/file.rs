@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Files (`struct file`) and typed file operation tables (`struct file_operations`).
+//!
+//! A [`FileOperations`] implementation keeps its per-file state in `file->private_data` as a
+//! [`ForeignOwnable`] value, created by `open` and dropped by `release`. A
+//! [`FileOperationsTable`] is the C table for one implementation; it lives in a `static` so
+//! that the VFS can compare `file->f_op` with it and pin the owning module.
+
+use super::cred::UserNamespace;
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::{code::*, from_result},
+    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
+    prelude::*,
+    types::{ARef, AlwaysRefCounted, ForeignOwnable, Opaque},
+};
+
+/// A file (`struct file`).
+///
+/// # Invariants
+///
+/// Instances are only handed out as references to files that stay alive for the reference's
+/// lifetime (a VFS callback's argument, or an [`ARef<File>`] that holds a reference count).
+#[repr(transparent)]
+pub(crate) struct File(Opaque<bindings::file>);
+
+// SAFETY: `struct file` is reference counted and its fields used here are set before the file
+// is published; it may be used and released from any thread.
+unsafe impl Send for File {}
+// SAFETY: See the `Send` impl: the methods here take `&self` and are safe to call concurrently.
+unsafe impl Sync for File {}
+
+// SAFETY: `get_file()` and `fput()` are the file's reference counting; an `ARef<File>` holds
+// one reference, which keeps the file alive.
+unsafe impl AlwaysRefCounted for File {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a live file by the type invariant.
+        unsafe { crate::bindings::rust_fuse_get_file(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns one reference, which is given back here.
+        unsafe { bindings::fput(obj.cast().as_ptr()) };
+    }
+}
+
+impl File {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live file that outlives `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::file) -> &'a File {
+        // SAFETY: `File` is a transparent wrapper; the caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast::<File>() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::file {
+        self.0.get()
+    }
+
+    /// Takes a reference on the file that descriptor `fd` of the current task refers to.
+    pub(crate) fn fget(fd: u32) -> Option<ARef<File>> {
+        // SAFETY: `fget()` may be called with any descriptor number; it returns NULL or a file
+        // with one reference that the returned `ARef` now owns.
+        let ptr = NonNull::new(unsafe { bindings::fget(fd) })?;
+        // SAFETY: `ptr` carries one reference (see above) and `File` wraps `struct file`.
+        Some(unsafe { ARef::from_raw(ptr.cast()) })
+    }
+
+    /// Returns whether the file's operations are `table`, i.e. whether it is one of `T`'s files.
+    pub(crate) fn uses<T: FileOperations>(&self, table: &'static FileOperationsTable<T>) -> bool {
+        // SAFETY: `f_op` is set when the file is opened and only replaced before it is
+        // published (`replace_fops()` in the misc device's open), so reading it is race free.
+        let f_op = unsafe { (*self.as_raw()).f_op };
+        core::ptr::eq(f_op, table.as_raw())
+    }
+
+    /// Borrows `T`'s per-file state if this is one of `T`'s files.
+    pub(crate) fn data<T: FileOperations>(
+        &self,
+        table: &'static FileOperationsTable<T>,
+    ) -> Option<<T::Data as ForeignOwnable>::Borrowed<'_>> {
+        if !self.uses(table) {
+            return None;
+        }
+        // SAFETY: The file uses `T`'s table, so its `open` stored a `T::Data` in `private_data`
+        // and only `release` (which cannot run while `self` is alive) takes it back.
+        Some(unsafe { T::Data::borrow((*self.as_raw()).private_data) })
+    }
+
+    /// The user namespace of the credentials that the file was opened with.
+    pub(crate) fn cred_user_ns(&self) -> &UserNamespace {
+        // SAFETY: `f_cred` is set at open and holds a reference on the credentials for the
+        // file's whole life; the credentials hold one on their user namespace.
+        unsafe { UserNamespace::from_raw((*(*self.as_raw()).f_cred).user_ns) }
+    }
+}
+
+/// An I/O vector iterator (`struct iov_iter`) of a `read_iter` or `write_iter` call.
+#[repr(transparent)]
+pub(crate) struct IovIter(Opaque<bindings::iov_iter>);
+
+/// The poll table (`struct poll_table_struct`) of a `poll` call.
+#[repr(transparent)]
+pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
+
+/// The operations of one kind of file.
+///
+/// Callbacks that an implementation leaves out are left NULL in the C table, so the VFS applies
+/// its defaults (e.g. `ENOTTY` for ioctls).
+#[vtable]
+pub(crate) trait FileOperations: Sized + Sync + 'static {
+    /// The per-file state, kept in `file->private_data`.
+    type Data: ForeignOwnable + Send + Sync;
+
+    /// Called when the file is opened; returns its per-file state.
+    fn open(file: &File) -> Result<Self::Data>;
+
+    /// Called when the last reference to the file is dropped.
+    fn release(_data: Self::Data, _file: &File) {}
+
+    /// `read(2)`, `readv(2)` and friends.
+    fn read_iter(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _to: &mut IovIter,
+    ) -> Result<usize> {
+        Err(EINVAL)
+    }
+
+    /// `write(2)`, `writev(2)` and friends.
+    fn write_iter(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _from: &mut IovIter,
+    ) -> Result<usize> {
+        Err(EINVAL)
+    }
+
+    /// `poll(2)`: returns the ready mask (`EPOLL*`).
+    fn poll(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _table: Option<&PollTable>,
+    ) -> u32 {
+        0
+    }
+
+    /// `ioctl(2)`; `arg` is the raw argument (often a user pointer).
+    fn ioctl(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        Err(ENOTTY)
+    }
+}
+
+/// The C operation table (`struct file_operations`) of the [`FileOperations`] implementation `T`.
+///
+/// Build it in a `static` with [`file_operations_table!`], so that its address identifies `T`'s
+/// files and its `owner` pins this module while one is open.
+#[repr(transparent)]
+pub(crate) struct FileOperationsTable<T>(bindings::file_operations, PhantomData<T>);
+
+// SAFETY: The table is immutable after construction and only read by the VFS.
+unsafe impl<T> Sync for FileOperationsTable<T> {}
+
+impl<T: FileOperations> FileOperationsTable<T> {
+    /// Builds the table; `owner` must be this module's `struct module` (see
+    /// [`file_operations_table!`]).
+    pub(crate) const fn new(owner: *mut bindings::module) -> Self {
+        // SAFETY: All-zero is a valid `file_operations`: NULL callbacks and no owner.
+        let mut ops: bindings::file_operations = unsafe { MaybeUninit::zeroed().assume_init() };
+        ops.owner = owner;
+        ops.open = Some(open_callback::<T>);
+        ops.release = Some(release_callback::<T>);
+        if T::HAS_READ_ITER {
+            ops.read_iter = Some(read_iter_callback::<T>);
+        }
+        if T::HAS_WRITE_ITER {
+            ops.write_iter = Some(write_iter_callback::<T>);
+        }
+        if T::HAS_POLL {
+            ops.poll = Some(poll_callback::<T>);
+        }
+        if T::HAS_IOCTL {
+            ops.unlocked_ioctl = Some(ioctl_callback::<T>);
+            #[cfg(CONFIG_COMPAT)]
+            {
+                ops.compat_ioctl = Some(crate::bindings::compat_ptr_ioctl);
+            }
+        }
+        Self(ops, PhantomData)
+    }
+
+    /// The C table.
+    pub(crate) const fn as_raw(&self) -> *const bindings::file_operations {
+        &self.0
+    }
+}
+
+/// Builds a [`FileOperationsTable`] for `$t` owned by this module; use it in a `static`.
+macro_rules! file_operations_table {
+    ($t:ty) => {
+        $crate::kernel_ext::file::FileOperationsTable::<$t>::new(
+            $crate::kernel_ext::module::this_module!(),
+        )
+    };
+}
+pub(crate) use file_operations_table;
+
+/// Borrows the per-file state of a file of `T`.
+///
+/// # Safety
+///
+/// `file` must be a live file that uses `T`'s table, between its `open` and `release`.
+unsafe fn borrow_data<'a, T: FileOperations>(
+    file: *mut bindings::file,
+) -> <T::Data as ForeignOwnable>::Borrowed<'a> {
+    // SAFETY: By the caller's guarantee `private_data` holds `T::Data` from `open`.
+    unsafe { T::Data::borrow((*file).private_data) }
+}
+
+unsafe extern "C" fn open_callback<T: FileOperations>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: The VFS passes a file that is alive during the call.
+        let data = T::open(unsafe { File::from_raw(file) })?;
+        // SAFETY: The file is not yet published; `private_data` is ours to set. (For a misc
+        // device it holds the `miscdevice`, which we do not need.)
+        unsafe { (*file).private_data = data.into_foreign() as *mut c_void };
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn release_callback<T: FileOperations>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: `open` succeeded (else `release` is not called), so `private_data` holds a
+    // `T::Data` from `into_foreign()`; this is the last use of the file.
+    let data = unsafe { T::Data::from_foreign((*file).private_data) };
+    // SAFETY: The file is alive during the call.
+    T::release(data, unsafe { File::from_raw(file) });
+    0
+}
+
+unsafe extern "C" fn read_iter_callback<T: FileOperations>(
+    iocb: *mut bindings::kiocb,
+    to: *mut bindings::iov_iter,
+) -> isize {
+    from_result(|| {
+        // SAFETY: The VFS passes a live kiocb whose file is one of `T`'s open files.
+        let file = unsafe { (*iocb).ki_filp };
+        // SAFETY: As above, and `to` is a live iterator used only by this call.
+        let (data, f, to) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                &mut *to.cast::<IovIter>(),
+            )
+        };
+        let n = T::read_iter(data, f, to)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    })
+}
+
+unsafe extern "C" fn write_iter_callback<T: FileOperations>(
+    iocb: *mut bindings::kiocb,
+    from: *mut bindings::iov_iter,
+) -> isize {
+    from_result(|| {
+        // SAFETY: The VFS passes a live kiocb whose file is one of `T`'s open files.
+        let file = unsafe { (*iocb).ki_filp };
+        // SAFETY: As above, and `from` is a live iterator used only by this call.
+        let (data, f, from) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                &mut *from.cast::<IovIter>(),
+            )
+        };
+        let n = T::write_iter(data, f, from)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    })
+}
+
+unsafe extern "C" fn poll_callback<T: FileOperations>(
+    file: *mut bindings::file,
+    table: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: The VFS passes one of `T`'s open files and a poll table (NULL when the caller
+    // does not wait) alive during the call.
+    let (data, f, table) = unsafe {
+        (
+            borrow_data::<T>(file),
+            File::from_raw(file),
+            table.cast::<PollTable>().as_ref(),
+        )
+    };
+    T::poll(data, f, table)
+}
+
+unsafe extern "C" fn ioctl_callback<T: FileOperations>(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    from_result(|| {
+        // SAFETY: The VFS passes one of `T`'s open files, alive during the call.
+        let (data, f) = unsafe { (borrow_data::<T>(file), File::from_raw(file)) };
+        T::ioctl(data, f, cmd, arg as usize)
+    })
+}
