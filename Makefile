@@ -10,7 +10,9 @@
 #   make check      run every test against the C fuse and rust_fuse in the VM
 #   make clean
 
-KDIR ?= $(shell $(CURDIR)/tools/build-kernel)
+ifeq ($(KDIR),)
+KDIR := $(shell $(CURDIR)/tools/build-kernel | tail -n 1)
+endif
 LLVM_BIN ?= /usr/lib/llvm-19/bin
 export PATH := $(LLVM_BIN):$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=x86_64 LLVM=1

@@ -164,6 +164,8 @@ static void expect_log(struct __test_metadata *_metadata, int fsfd, const char *
 
 	ASSERT_LT(0, n) TH_LOG("no message in the fs_context log, wanted \"%s\"", want);
 	buf[n] = 0;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
 	EXPECT_STREQ(want, buf);
 }
 

@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# TAP helpers for shell tests (KTAP/kselftest style), sourced by tests/*.sh.
+#
+#   tap_plan N         print the header and the plan
+#   tap_ok NAME        a passed subtest
+#   tap_fail NAME MSG  a failed subtest (MSG as a diagnostic)
+#   tap_check NAME CMD...   run CMD; ok if it succeeds
+#   tap_done           print the totals and exit 0 if every subtest passed
+
+TAP_N=0 TAP_PASS=0 TAP_FAIL=0
+
+tap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+tap_ok() {
+	TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1))
+	echo "ok $TAP_N $1"
+}
+
+tap_fail() {
+	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
+	shift_name=$1
+	shift
+	printf '# %s\n' "$@"
+	echo "not ok $TAP_N $shift_name"
+}
+
+tap_check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		tap_ok "$name"
+	else
+		tap_fail "$name" "command failed: $*" "$out"
+	fi
+}
+
+tap_done() {
+	echo "# Totals: pass:$TAP_PASS fail:$TAP_FAIL"
+	[ "$TAP_FAIL" = 0 ]
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Side-by-side report of one test run on the C fuse and one on rust_fuse.
+
+    report.py C_OUTPUT C_STATUS RUST_OUTPUT RUST_STATUS
+
+C_OUTPUT and RUST_OUTPUT are what tests/run-in-vm printed in each VM;
+C_STATUS and RUST_STATUS are tools/testvm's exit statuses (0: clean kernel
+log and unload). Prints one row per subtest with the outcome on each module,
+then "N passed, N failed". A row passes only when it is "ok" on both: a test
+that fails, is skipped or is missing on either side counts as failed.
+Exits 0 when every row passed.
+"""
+
+import re
+import sys
+
+TAP_LINE = re.compile(r"^(not )?ok \d+ (.*?)(\s+#\s*(SKIP|skip).*)?$")
+
+
+def parse(path):
+    """Returns {row: outcome} in order of appearance."""
+    rows = {}
+    test = None
+    failed_subtests = False
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        if line.startswith("### begin "):
+            test = line.split(maxsplit=2)[2]
+            failed_subtests = False
+            continue
+        if line.startswith("### end "):
+            _, _, name, status = line.split()
+            if status != "0" and not failed_subtests:
+                rows[f"{name}: exit status"] = f"exit {status}"
+            test = None
+            continue
+        if line.startswith("### leftover-mount "):
+            rows[f"{line.split()[2]}: left a mount behind"] = "FAIL"
+            continue
+        m = TAP_LINE.match(line)
+        if test and m:
+            outcome = "skip" if m.group(3) else ("FAIL" if m.group(1) else "ok")
+            if outcome != "ok":
+                failed_subtests = True
+            rows[f"{test}: {m.group(2)}"] = outcome
+    return rows
+
+
+def vm_outcome(status):
+    return {"0": "ok", "1": "FAIL", "124": "timeout"}.get(status, f"exit {status}")
+
+
+def main():
+    c_out, c_status, r_out, r_status = sys.argv[1:5]
+    c, r = parse(c_out), parse(r_out)
+    c["testvm: clean kernel log, module unloaded"] = vm_outcome(c_status)
+    r["testvm: clean kernel log, module unloaded"] = vm_outcome(r_status)
+    names = list(dict.fromkeys(list(c) + list(r)))
+    width = max([len(n) for n in names] + [4])
+    print(f"{'test':<{width}}  {'C fuse':<9} {'rust_fuse':<9}")
+    print(f"{'-' * width}  {'-' * 9} {'-' * 9}")
+    passed = failed = 0
+    for n in names:
+        co, ro = c.get(n, "missing"), r.get(n, "missing")
+        ok = co == "ok" and ro == "ok"
+        passed += ok
+        failed += not ok
+        mark = "" if ok else ("   <- differs" if co != ro else "   <- fails on both")
+        print(f"{n:<{width}}  {co:<9} {ro:<9}{mark}")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
