@@ -7,6 +7,7 @@
 #   make clippy     the same with CLIPPY=1
 #   make fmt        rustfmt with the kernel's .rustfmt.toml
 #   make fmtcheck   fail if rustfmt would change anything
+#   make lint       fmtcheck, then a full clippy build that fails on any warning
 #   make check      run every test against the C fuse and rust_fuse in the VM
 #   make clean
 
@@ -32,11 +33,16 @@ fmt:
 fmtcheck:
 	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(RUST_SOURCES)
 
-check: modules
+lint: fmtcheck
+	@mkdir -p build
+	$(KMAKE) CLIPPY=1 -B modules 2>&1 | tee build/clippy.log
+	@! grep -qE '^(warning|error)' build/clippy.log
+
+check:
 	tests/run
 
 clean:
 	$(KMAKE) clean
 	rm -rf build
 
-.PHONY: all modules clippy fmt fmtcheck check clean
+.PHONY: all modules clippy fmt fmtcheck lint check clean

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Side-by-side report of one test run on the C fuse and one on rust_fuse.
 
-    report.py C_OUTPUT C_STATUS RUST_OUTPUT RUST_STATUS
+    report.py C_OUTPUT C_STATUS RUST_OUTPUT RUST_STATUS [LINT]
 
 C_OUTPUT and RUST_OUTPUT are what tests/run-in-vm printed in each VM;
 C_STATUS and RUST_STATUS are tools/testvm's exit statuses (0: clean kernel
-log and unload). Prints one row per subtest with the outcome on each module,
+log and unload); LINT is the outcome of `make lint` (ok or FAIL), shown on
+both sides. Prints one row per subtest with the outcome on each module,
 then "N passed, N failed". A row passes only when it is "ok" on both: a test
 that fails, is skipped or is missing on either side counts as failed.
 Exits 0 when every row passed.
@@ -57,6 +58,9 @@ def vm_outcome(status):
 def main():
     c_out, c_status, r_out, r_status = sys.argv[1:5]
     c, r = parse(c_out), parse(r_out)
+    if len(sys.argv) > 5:
+        c["build: rustfmt and clippy clean (make lint)"] = sys.argv[5]
+        r["build: rustfmt and clippy clean (make lint)"] = sys.argv[5]
     c["testvm: clean kernel log, module unloaded"] = vm_outcome(c_status)
     r["testvm: clean kernel log, module unloaded"] = vm_outcome(r_status)
     names = list(dict.fromkeys(list(c) + list(r)))

@@ -55,11 +55,7 @@ impl FileOperations for FuseDev {
         Err(EPERM)
     }
 
-    fn write_iter(
-        dev: ArcBorrow<'_, DevFile>,
-        _file: &File,
-        _from: &mut IovIter,
-    ) -> Result<usize> {
+    fn write_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, _from: &mut IovIter) -> Result<usize> {
         dev.attached()?;
         Err(EPERM)
     }

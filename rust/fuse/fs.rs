@@ -44,8 +44,7 @@ impl FileSystem for FuseFs {
 
         // The checks of the C module's `fuse_fill_super()`: every option present, `fd` a
         // `/dev/fuse` file, opened in the user namespace that mounts.
-        if !opts.complete() || !file.uses(&FUSE_DEV_FOPS) || *file.cred_user_ns() != *fc.user_ns()
-        {
+        if !opts.complete() || !file.uses(&FUSE_DEV_FOPS) || *file.cred_user_ns() != *fc.user_ns() {
             return Err(EINVAL);
         }
 

@@ -22,7 +22,7 @@ const OPT_ALLOW_OTHER: u8 = 7;
 const OPT_MAX_READ: u8 = 8;
 const OPT_BLKSIZE: u8 = 9;
 
-const TABLE: ParamTable<11> = ParamTable::new([
+const TABLE: ParamTable<10> = ParamTable::new([
     ParamSpec::string(c_str!("source"), OPT_SOURCE),
     ParamSpec::u32(c_str!("fd"), OPT_FD),
     ParamSpec::u32_octal(c_str!("rootmode"), OPT_ROOTMODE),
@@ -33,7 +33,6 @@ const TABLE: ParamTable<11> = ParamTable::new([
     ParamSpec::u32(c_str!("max_read"), OPT_MAX_READ),
     ParamSpec::u32(c_str!("blksize"), OPT_BLKSIZE),
     ParamSpec::string(c_str!("subtype"), OPT_SUBTYPE),
-    ParamSpec::END,
 ]);
 
 /// The parameter table of the `fuse` type (the C module's `fuse_fs_parameters`).

@@ -226,6 +226,11 @@ unsafe fn borrow_data<'a, T: FileOperations>(
     unsafe { T::Data::borrow((*file).private_data) }
 }
 
+/// `file_operations.open` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live inode and a file that is being opened.
 unsafe extern "C" fn open_callback<T: FileOperations>(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -240,6 +245,11 @@ unsafe extern "C" fn open_callback<T: FileOperations>(
     })
 }
 
+/// `file_operations.release` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS once, with a live file whose `open_callback::<T>` succeeded.
 unsafe extern "C" fn release_callback<T: FileOperations>(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -252,6 +262,11 @@ unsafe extern "C" fn release_callback<T: FileOperations>(
     0
 }
 
+/// `file_operations.read_iter` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live kiocb of one of `T`'s open files and a live iterator.
 unsafe extern "C" fn read_iter_callback<T: FileOperations>(
     iocb: *mut bindings::kiocb,
     to: *mut bindings::iov_iter,
@@ -272,6 +287,11 @@ unsafe extern "C" fn read_iter_callback<T: FileOperations>(
     })
 }
 
+/// `file_operations.write_iter` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live kiocb of one of `T`'s open files and a live iterator.
 unsafe extern "C" fn write_iter_callback<T: FileOperations>(
     iocb: *mut bindings::kiocb,
     from: *mut bindings::iov_iter,
@@ -292,6 +312,11 @@ unsafe extern "C" fn write_iter_callback<T: FileOperations>(
     })
 }
 
+/// `file_operations.poll` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with one of `T`'s open files and a poll table or NULL.
 unsafe extern "C" fn poll_callback<T: FileOperations>(
     file: *mut bindings::file,
     table: *mut bindings::poll_table_struct,
@@ -308,6 +333,11 @@ unsafe extern "C" fn poll_callback<T: FileOperations>(
     T::poll(data, f, table)
 }
 
+/// `file_operations.unlocked_ioctl` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with one of `T`'s open files.
 unsafe extern "C" fn ioctl_callback<T: FileOperations>(
     file: *mut bindings::file,
     cmd: c_uint,
@@ -316,6 +346,6 @@ unsafe extern "C" fn ioctl_callback<T: FileOperations>(
     from_result(|| {
         // SAFETY: The VFS passes one of `T`'s open files, alive during the call.
         let (data, f) = unsafe { (borrow_data::<T>(file), File::from_raw(file)) };
-        T::ioctl(data, f, cmd, arg as usize)
+        T::ioctl(data, f, cmd, arg)
     })
 }

@@ -81,7 +81,13 @@ impl FsContext {
         // kernel log) and copies or prints the message right away.
         unsafe {
             let log = &(*self.as_raw()).log;
-            local::logfc(log.log, log.prefix, b'e', kernel::c_str!("%s").as_char_ptr(), msg.as_char_ptr());
+            local::logfc(
+                log.log,
+                log.prefix,
+                b'e',
+                kernel::c_str!("%s").as_char_ptr(),
+                msg.as_char_ptr(),
+            );
         }
     }
 
@@ -249,30 +255,44 @@ impl ParamSpec {
 
     /// A string (`fsparam_string`).
     pub(crate) const fn string(name: &'static CStr, opt: u8) -> Self {
-        Self::with(name, opt, Some(local::fs_param_is_string), core::ptr::null())
+        Self::with(
+            name,
+            opt,
+            Some(local::fs_param_is_string),
+            core::ptr::null(),
+        )
     }
 
     /// The terminating entry of a table.
-    pub(crate) const END: Self = {
+    const END: Self = {
         // SAFETY: All-zero is the terminating `fs_parameter_spec`.
         Self(unsafe { MaybeUninit::zeroed().assume_init() })
     };
 }
 
-/// A parameter table: [`ParamSpec`] entries ending with [`ParamSpec::END`].
-pub(crate) struct ParamTable<const N: usize>([ParamSpec; N]);
+/// A parameter table: `N` [`ParamSpec`] entries followed by the terminating entry.
+///
+/// `#[repr(C)]` lays `end` out right after `specs` (same type, so no padding), which makes the
+/// table the NUL-terminated array that C expects.
+#[repr(C)]
+pub(crate) struct ParamTable<const N: usize> {
+    specs: [ParamSpec; N],
+    end: ParamSpec,
+}
 
 impl<const N: usize> ParamTable<N> {
-    /// Builds a table; fails to compile if the last entry is not [`ParamSpec::END`].
+    /// Builds a table of `specs` and the terminating entry.
     pub(crate) const fn new(specs: [ParamSpec; N]) -> Self {
-        assert!(N > 0 && specs[N - 1].0.name.is_null());
-        Self(specs)
+        Self {
+            specs,
+            end: ParamSpec::END,
+        }
     }
 
     /// A pointer to the table, for [`FsContext::parse`] and `file_system_type.parameters`.
     pub(crate) const fn params(&'static self) -> Params {
-        // INVARIANT: The table ends with a sentinel (checked in `new`) and is `'static`.
-        Params(self.0.as_ptr().cast())
+        // INVARIANT: The table is terminated by `end` and is `'static`.
+        Params((self as *const Self).cast())
     }
 }
 

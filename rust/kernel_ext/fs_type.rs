@@ -150,6 +150,11 @@ unsafe fn context_state<'a, T: FileSystem>(fc: *mut local::fs_context) -> &'a mu
     unsafe { &mut *(*fc).fs_private.cast::<T::Context>() }
 }
 
+/// `file_system_type.init_fs_context` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a new context of `T`'s type.
 unsafe extern "C" fn init_fs_context_callback<T: FileSystem>(
     fc: *mut bindings::fs_context,
 ) -> c_int {
@@ -167,6 +172,11 @@ unsafe extern "C" fn init_fs_context_callback<T: FileSystem>(
     })
 }
 
+/// `fs_context_operations.free` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS once, last, with a context set up by `init_fs_context_callback::<T>`.
 unsafe extern "C" fn free_callback<T: FileSystem>(fc: *mut local::fs_context) {
     // SAFETY: The VFS calls `free` once, last, on a context set up by `init_fs_context_callback`
     // (it sets `ops` only together with `fs_private`).
@@ -175,6 +185,12 @@ unsafe extern "C" fn free_callback<T: FileSystem>(fc: *mut local::fs_context) {
     drop(unsafe { <KBox<T::Context>>::try_from_foreign(state) });
 }
 
+/// `fs_context_operations.parse_param` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live context of `T` and a live parameter, serialised with the
+/// context's other operations.
 unsafe extern "C" fn parse_param_callback<T: FileSystem>(
     fc: *mut local::fs_context,
     param: *mut local::fs_parameter,
@@ -194,6 +210,11 @@ unsafe extern "C" fn parse_param_callback<T: FileSystem>(
     })
 }
 
+/// `fs_context_operations.get_tree` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live context of `T`, serialised with its other operations.
 unsafe extern "C" fn get_tree_callback<T: FileSystem>(fc: *mut local::fs_context) -> c_int {
     from_result(|| {
         // SAFETY: The VFS passes a live context of `T` during a serialised operation.
