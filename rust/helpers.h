@@ -10,10 +10,6 @@
 #include <linux/fs.h>
 #include <linux/uidgid.h>
 
-kuid_t rust_fuse_make_kuid(struct user_namespace *ns, uid_t uid);
-kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid);
-bool rust_fuse_uid_valid(kuid_t uid);
-bool rust_fuse_gid_valid(kgid_t gid);
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid);
 bool rust_fuse_kgid_has_mapping(struct user_namespace *ns, kgid_t gid);
 struct file *rust_fuse_get_file(struct file *f);

@@ -14,3 +14,4 @@ pub(crate) mod fs_context;
 pub(crate) mod fs_type;
 pub(crate) mod miscdevice;
 pub(crate) mod module;
+pub(crate) mod registration;

@@ -18,6 +18,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 #include <linux/mount.h>
 
@@ -169,49 +171,62 @@ static void expect_log(struct __test_metadata *_metadata, int fsfd, const char *
 	EXPECT_STREQ(want, buf);
 }
 
-TEST_F(mnt, fsconfig_bad_rootmode_message)
+/*
+ * fsconfig(FSCONFIG_SET_STRING, key, value) after the settings in `before`
+ * (key, value pairs, NULL-terminated) fails with EINVAL and leaves `msg` in
+ * the context's log.
+ */
+static void fsconfig_fails(struct __test_metadata *_metadata, const char *const *before,
+			   const char *key, const char *value, const char *msg)
 {
 	int fsfd = sys_fsopen("fuse", FSOPEN_CLOEXEC);
 
 	ASSERT_LE(0, fsfd);
-	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "rootmode", "170000", 0));
+	for (; before && *before; before += 2)
+		EXPECT_EQ(0, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, before[0], before[1], 0));
+	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, key, value, 0));
 	EXPECT_EQ(EINVAL, errno);
-	expect_log(_metadata, fsfd, "e fuse: Invalid rootmode");
+	expect_log(_metadata, fsfd, msg);
 	close(fsfd);
+}
+
+TEST_F(mnt, fsconfig_bad_rootmode_message)
+{
+	fsconfig_fails(_metadata, NULL, "rootmode", "170000", "e fuse: Invalid rootmode");
 }
 
 TEST_F(mnt, fsconfig_blksize_message)
 {
-	int fsfd = sys_fsopen("fuse", FSOPEN_CLOEXEC);
-
-	ASSERT_LE(0, fsfd);
-	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "blksize", "4096", 0));
-	EXPECT_EQ(EINVAL, errno);
-	expect_log(_metadata, fsfd, "e fuse: blksize only supported for fuseblk");
-	close(fsfd);
+	fsconfig_fails(_metadata, NULL, "blksize", "4096", "e fuse: blksize only supported for fuseblk");
 }
 
 TEST_F(mnt, fsconfig_unknown_message)
 {
-	int fsfd = sys_fsopen("fuse", FSOPEN_CLOEXEC);
-
-	ASSERT_LE(0, fsfd);
-	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "bogus", "1", 0));
-	EXPECT_EQ(EINVAL, errno);
-	expect_log(_metadata, fsfd, "e fuse: Unknown parameter 'bogus'");
-	close(fsfd);
+	fsconfig_fails(_metadata, NULL, "bogus", "1", "e fuse: Unknown parameter 'bogus'");
 }
 
 TEST_F(mnt, fsconfig_two_sources_message)
 {
-	int fsfd = sys_fsopen("fuse", FSOPEN_CLOEXEC);
+	static const char *const before[] = { "source", "a", NULL };
 
-	ASSERT_LE(0, fsfd);
-	EXPECT_EQ(0, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "a", 0));
-	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "b", 0));
-	EXPECT_EQ(EINVAL, errno);
-	expect_log(_metadata, fsfd, "e fuse: Multiple sources specified");
-	close(fsfd);
+	fsconfig_fails(_metadata, before, "source", "b", "e fuse: Multiple sources specified");
+}
+
+TEST_F(mnt, fsconfig_two_subtypes_message)
+{
+	static const char *const before[] = { "subtype", "a", NULL };
+
+	fsconfig_fails(_metadata, before, "subtype", "b", "e fuse: Multiple subtypes specified");
+}
+
+TEST_F(mnt, fsconfig_bad_user_id_message)
+{
+	fsconfig_fails(_metadata, NULL, "user_id", "4294967295", "e fuse: Invalid uid '4294967295'");
+}
+
+TEST_F(mnt, fsconfig_bad_group_id_message)
+{
+	fsconfig_fails(_metadata, NULL, "group_id", "-1", "e fuse: Bad value for 'group_id'");
 }
 
 TEST_F(mnt, fsconfig_create_without_fd)
@@ -225,6 +240,71 @@ TEST_F(mnt, fsconfig_create_without_fd)
 	EXPECT_EQ(-1, sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
 	EXPECT_EQ(EINVAL, errno);
 	close(fsfd);
+}
+
+/*
+ * In a child: a new user namespace (uid and gid 0 mapped to the parent's 0)
+ * and mount namespace, then mount(2) with `opts`, where "%d" is the /dev/fuse
+ * fd, opened before the unshare if `fd_outside`. Returns the mount's errno
+ * (0 if it mounted), or -1 if the set-up failed.
+ */
+static int mount_in_userns(int fd_outside, const char *opts)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		int fd = fd_outside ? open("/dev/fuse", O_RDWR) : -1;
+		char buf[256];
+
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			_exit(255);
+		int f = open("/proc/self/uid_map", O_WRONLY);
+		if (f < 0 || write(f, "0 0 1", 5) != 5)
+			_exit(255);
+		close(f);
+		f = open("/proc/self/setgroups", O_WRONLY);
+		if (f < 0 || write(f, "deny", 4) != 4)
+			_exit(255);
+		close(f);
+		f = open("/proc/self/gid_map", O_WRONLY);
+		if (f < 0 || write(f, "0 0 1", 5) != 5)
+			_exit(255);
+		close(f);
+		if (fd < 0)
+			fd = open("/dev/fuse", O_RDWR);
+		if (fd < 0)
+			_exit(255);
+		snprintf(buf, sizeof(buf), opts, fd);
+		_exit(try_mount(buf));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 255 ? -1 : WEXITSTATUS(status);
+}
+
+TEST_F(mnt, userns_fd_opened_outside)
+{
+	EXPECT_EQ(EINVAL, mount_in_userns(1, "fd=%d,rootmode=40000,user_id=0,group_id=0"));
+}
+
+TEST_F(mnt, userns_unmapped_user_id)
+{
+	EXPECT_EQ(EINVAL, mount_in_userns(0, "fd=%d,rootmode=40000,user_id=1000,group_id=0"));
+}
+
+TEST_F(mnt, userns_unmapped_group_id)
+{
+	EXPECT_EQ(EINVAL, mount_in_userns(0, "fd=%d,rootmode=40000,user_id=0,group_id=1000"));
+}
+
+TEST_F(mnt, userns_valid)
+{
+	const char *impl = getenv("TESTVM_FUSE");
+
+	ASSERT_NE(NULL, impl);
+	EXPECT_EQ(strcmp(impl, "c") ? ENOSYS : 0,
+		  mount_in_userns(0, "fd=%d,rootmode=40000,user_id=0,group_id=0"));
 }
 
 /* Does the kernel log mention `what` since the test started? */

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """Side-by-side report of one test run on the C fuse and one on rust_fuse.
 
-    report.py C_OUTPUT C_STATUS RUST_OUTPUT RUST_STATUS [LINT]
+    report.py C_OUTPUT C_STATUS RUST_OUTPUT RUST_STATUS [LINT [SELFTEST_TAP]]
 
 C_OUTPUT and RUST_OUTPUT are what tests/run-in-vm printed in each VM;
 C_STATUS and RUST_STATUS are tools/testvm's exit statuses (0: clean kernel
 log and unload); LINT is the outcome of `make lint` (ok or FAIL), shown on
-both sides. Prints one row per subtest with the outcome on each module,
+both sides;
+SELFTEST_TAP is the TAP output of tests/testvm-selftest, each of its subtests
+shown on both sides as well. Prints one row per subtest with the outcome on each module,
 then "N passed, N failed". A row passes only when it is "ok" on both: a test
 that fails, is skipped or is missing on either side counts as failed.
 Exits 0 when every row passed.
@@ -51,6 +53,23 @@ def parse(path):
     return rows
 
 
+def parse_flat(path, test):
+    """Parses one test's plain TAP output (no markers) as `test`."""
+    rows = {}
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        m = TAP_LINE.match(line)
+        if m:
+            outcome = "skip" if m.group(3) else ("FAIL" if m.group(1) else "ok")
+            rows[f"{test}: {m.group(2)}"] = outcome
+    if not rows:
+        rows[f"{test}: ran"] = "FAIL"
+    return rows
+
+
 def vm_outcome(status):
     return {"0": "ok", "1": "FAIL", "124": "timeout"}.get(status, f"exit {status}")
 
@@ -63,6 +82,10 @@ def main():
         r["build: rustfmt and clippy clean (make lint)"] = sys.argv[5]
     c["testvm: clean kernel log, module unloaded"] = vm_outcome(c_status)
     r["testvm: clean kernel log, module unloaded"] = vm_outcome(r_status)
+    if len(sys.argv) > 6:
+        selftest = parse_flat(sys.argv[6], "testvm-selftest")
+        c.update(selftest)
+        r.update(selftest)
     names = list(dict.fromkeys(list(c) + list(r)))
     width = max([len(n) for n in names] + [4])
     print(f"{'test':<{width}}  {'C fuse':<9} {'rust_fuse':<9}")

@@ -26,8 +26,8 @@ const TABLE: ParamTable<10> = ParamTable::new([
     ParamSpec::string(c_str!("source"), OPT_SOURCE),
     ParamSpec::u32(c_str!("fd"), OPT_FD),
     ParamSpec::u32_octal(c_str!("rootmode"), OPT_ROOTMODE),
-    ParamSpec::u32(c_str!("user_id"), OPT_USER_ID),
-    ParamSpec::u32(c_str!("group_id"), OPT_GROUP_ID),
+    ParamSpec::uid(c_str!("user_id"), OPT_USER_ID),
+    ParamSpec::gid(c_str!("group_id"), OPT_GROUP_ID),
     ParamSpec::flag(c_str!("default_permissions"), OPT_DEFAULT_PERMISSIONS),
     ParamSpec::flag(c_str!("allow_other"), OPT_ALLOW_OTHER),
     ParamSpec::u32(c_str!("max_read"), OPT_MAX_READ),
@@ -126,12 +126,19 @@ impl MountOptions {
                 self.rootmode = Some(mode);
             }
             OPT_USER_ID => {
-                let uid = fc.user_ns().kuid(result.uint_32());
-                self.user_id = Some(uid.ok_or_else(|| fc.invalid(c_str!("Invalid user_id")))?);
+                // The uid must be representable in the file system's idmapping.
+                let uid = result.uid();
+                if !fc.user_ns().has_kuid(uid) {
+                    return Err(fc.invalid(c_str!("Invalid user_id")));
+                }
+                self.user_id = Some(uid);
             }
             OPT_GROUP_ID => {
-                let gid = fc.user_ns().kgid(result.uint_32());
-                self.group_id = Some(gid.ok_or_else(|| fc.invalid(c_str!("Invalid group_id")))?);
+                let gid = result.gid();
+                if !fc.user_ns().has_kgid(gid) {
+                    return Err(fc.invalid(c_str!("Invalid group_id")));
+                }
+                self.group_id = Some(gid);
             }
             OPT_DEFAULT_PERMISSIONS => self.default_permissions = true,
             OPT_ALLOW_OTHER => self.allow_other = true,

@@ -34,30 +34,17 @@ impl UserNamespace {
         self.0.get()
     }
 
-    /// Maps `uid` as seen in this namespace to a kernel uid that this namespace can represent.
-    ///
-    /// Returns `None` when `uid` has no mapping, as `make_kuid()` + `kuid_has_mapping()`.
-    pub(crate) fn kuid(&self, uid: u32) -> Option<Kuid> {
-        // SAFETY: `self` is a live user namespace by the type invariant.
-        let kuid = unsafe { local::rust_fuse_make_kuid(self.as_raw(), uid) };
-        // SAFETY: As above; the helpers only read the namespace's id map.
-        let ok = unsafe {
-            local::rust_fuse_uid_valid(kuid)
-                && local::rust_fuse_kuid_has_mapping(self.as_raw(), kuid)
-        };
-        ok.then_some(Kuid(kuid))
+    /// Whether `uid` can be represented in this namespace (`kuid_has_mapping()`).
+    pub(crate) fn has_kuid(&self, uid: Kuid) -> bool {
+        // SAFETY: `self` is a live user namespace by the type invariant; the helper only reads
+        // its id map.
+        unsafe { local::rust_fuse_kuid_has_mapping(self.as_raw(), uid.0) }
     }
 
-    /// Maps `gid` as seen in this namespace to a kernel gid, as [`Self::kuid`] does for uids.
-    pub(crate) fn kgid(&self, gid: u32) -> Option<Kgid> {
-        // SAFETY: `self` is a live user namespace by the type invariant.
-        let kgid = unsafe { local::rust_fuse_make_kgid(self.as_raw(), gid) };
-        // SAFETY: As above; the helpers only read the namespace's id map.
-        let ok = unsafe {
-            local::rust_fuse_gid_valid(kgid)
-                && local::rust_fuse_kgid_has_mapping(self.as_raw(), kgid)
-        };
-        ok.then_some(Kgid(kgid))
+    /// Whether `gid` can be represented in this namespace (`kgid_has_mapping()`).
+    pub(crate) fn has_kgid(&self, gid: Kgid) -> bool {
+        // SAFETY: As in `has_kuid`.
+        unsafe { local::rust_fuse_kgid_has_mapping(self.as_raw(), gid.0) }
     }
 }
 
@@ -69,8 +56,8 @@ impl PartialEq for UserNamespace {
 
 /// A kernel user id (`kuid_t`): a uid mapped into the initial user namespace.
 #[derive(Clone, Copy)]
-pub(crate) struct Kuid(#[allow(dead_code)] bindings::kuid_t);
+pub(crate) struct Kuid(pub(super) bindings::kuid_t);
 
 /// A kernel group id (`kgid_t`): a gid mapped into the initial user namespace.
 #[derive(Clone, Copy)]
-pub(crate) struct Kgid(#[allow(dead_code)] bindings::kgid_t);
+pub(crate) struct Kgid(pub(super) bindings::kgid_t);

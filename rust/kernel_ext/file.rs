@@ -262,6 +262,33 @@ unsafe extern "C" fn release_callback<T: FileOperations>(
     0
 }
 
+/// Runs a `read_iter`/`write_iter` implementation of `T` for the C callback.
+///
+/// # Safety
+///
+/// `iocb` must be a live kiocb of one of `T`'s open files and `iter` a live iterator, both
+/// used only by this call.
+unsafe fn rw_iter<T: FileOperations>(
+    iocb: *mut bindings::kiocb,
+    iter: *mut bindings::iov_iter,
+    op: impl FnOnce(<T::Data as ForeignOwnable>::Borrowed<'_>, &File, &mut IovIter) -> Result<usize>,
+) -> isize {
+    from_result(|| {
+        // SAFETY: The caller passes a live kiocb whose file is one of `T`'s open files.
+        let file = unsafe { (*iocb).ki_filp };
+        // SAFETY: As above, and the iterator is live and used only by this call.
+        let (data, f, iter) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                &mut *iter.cast::<IovIter>(),
+            )
+        };
+        let n = op(data, f, iter)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    })
+}
+
 /// `file_operations.read_iter` of `T`.
 ///
 /// # Safety
@@ -271,20 +298,8 @@ unsafe extern "C" fn read_iter_callback<T: FileOperations>(
     iocb: *mut bindings::kiocb,
     to: *mut bindings::iov_iter,
 ) -> isize {
-    from_result(|| {
-        // SAFETY: The VFS passes a live kiocb whose file is one of `T`'s open files.
-        let file = unsafe { (*iocb).ki_filp };
-        // SAFETY: As above, and `to` is a live iterator used only by this call.
-        let (data, f, to) = unsafe {
-            (
-                borrow_data::<T>(file),
-                File::from_raw(file),
-                &mut *to.cast::<IovIter>(),
-            )
-        };
-        let n = T::read_iter(data, f, to)?;
-        isize::try_from(n).map_err(|_| EINVAL)
-    })
+    // SAFETY: Guaranteed by the VFS, as `rw_iter` requires.
+    unsafe { rw_iter::<T>(iocb, to, T::read_iter) }
 }
 
 /// `file_operations.write_iter` of `T`.
@@ -296,20 +311,8 @@ unsafe extern "C" fn write_iter_callback<T: FileOperations>(
     iocb: *mut bindings::kiocb,
     from: *mut bindings::iov_iter,
 ) -> isize {
-    from_result(|| {
-        // SAFETY: The VFS passes a live kiocb whose file is one of `T`'s open files.
-        let file = unsafe { (*iocb).ki_filp };
-        // SAFETY: As above, and `from` is a live iterator used only by this call.
-        let (data, f, from) = unsafe {
-            (
-                borrow_data::<T>(file),
-                File::from_raw(file),
-                &mut *from.cast::<IovIter>(),
-            )
-        };
-        let n = T::write_iter(data, f, from)?;
-        isize::try_from(n).map_err(|_| EINVAL)
-    })
+    // SAFETY: Guaranteed by the VFS, as `rw_iter` requires.
+    unsafe { rw_iter::<T>(iocb, from, T::write_iter) }
 }
 
 /// `file_operations.poll` of `T`.

@@ -6,7 +6,7 @@
 //! single caller for mount(2)), so the wrappers here hand out shared references and mutate
 //! through them only where the C API does the same.
 
-use super::cred::UserNamespace;
+use super::cred::{Kgid, Kuid, UserNamespace};
 use crate::bindings as local;
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -209,6 +209,18 @@ impl ParseResult {
         self.opt
     }
 
+    /// The value of a uid parameter: a valid uid of the caller's user namespace.
+    pub(crate) fn uid(&self) -> Kuid {
+        // SAFETY: As in `uint_32`.
+        Kuid(unsafe { *self.value.__bindgen_anon_1.uid.as_ref() })
+    }
+
+    /// The value of a gid parameter: a valid gid of the caller's user namespace.
+    pub(crate) fn gid(&self) -> Kgid {
+        // SAFETY: As in `uint_32`.
+        Kgid(unsafe { *self.value.__bindgen_anon_1.gid.as_ref() })
+    }
+
     /// The value of a `u32` (decimal or octal) parameter.
     pub(crate) fn uint_32(&self) -> u32 {
         // SAFETY: Every variant of the union is plain old data and it was zero-initialised, so
@@ -251,6 +263,16 @@ impl ParamSpec {
     pub(crate) const fn u32_octal(name: &'static CStr, opt: u8) -> Self {
         // The base is passed in the data pointer, as `fsparam_u32oct` does.
         Self::with(name, opt, Some(local::fs_param_is_u32), 8 as *const c_void)
+    }
+
+    /// A uid of the caller's user namespace, which must be valid (`fsparam_uid`).
+    pub(crate) const fn uid(name: &'static CStr, opt: u8) -> Self {
+        Self::with(name, opt, Some(local::fs_param_is_uid), core::ptr::null())
+    }
+
+    /// A gid of the caller's user namespace, which must be valid (`fsparam_gid`).
+    pub(crate) const fn gid(name: &'static CStr, opt: u8) -> Self {
+        Self::with(name, opt, Some(local::fs_param_is_gid), core::ptr::null())
     }
 
     /// A string (`fsparam_string`).

@@ -7,16 +7,15 @@
 //! unregisters it when dropped. Each mount attempt gets a fresh [`FileSystem::Context`], kept
 //! in `fc->fs_private` until the VFS frees the context.
 
-use super::fs_context::{FsContext, FsParameter, Params};
-use crate::bindings as local;
-use core::{
-    marker::PhantomData,
-    mem::MaybeUninit,
-    sync::atomic::{AtomicBool, Ordering},
+use super::{
+    fs_context::{FsContext, FsParameter, Params},
+    registration::RegistrationFlag,
 };
+use crate::bindings as local;
+use core::{marker::PhantomData, mem::MaybeUninit};
 use kernel::{
     bindings,
-    error::{code::*, from_result, to_result},
+    error::{from_result, to_result},
     ffi::{c_int, c_void},
     prelude::*,
     str::CStr,
@@ -51,7 +50,7 @@ pub(crate) trait FileSystem: Sized + Sync + 'static {
 /// The C description of the [`FileSystem`] `T`; build it in a `static` with [`fs_type!`].
 pub(crate) struct FsType<T> {
     fs: Opaque<bindings::file_system_type>,
-    registered: AtomicBool,
+    registered: RegistrationFlag,
     _t: PhantomData<T>,
 }
 
@@ -72,23 +71,19 @@ impl<T: FileSystem> FsType<T> {
         fs.owner = owner;
         Self {
             fs: Opaque::new(fs),
-            registered: AtomicBool::new(false),
+            registered: RegistrationFlag::new(),
             _t: PhantomData,
         }
     }
 
     /// Registers the type; fails with `EBUSY` if a type of the same name is registered.
     pub(crate) fn register(&'static self) -> Result<FsRegistration> {
-        if self.registered.swap(true, Ordering::AcqRel) {
-            return Err(EBUSY);
-        }
-        // SAFETY: `fs` is static and fully initialised, and not registered (flag above); it
-        // stays valid until `unregister_filesystem()` in `FsRegistration::drop`.
-        let res = to_result(unsafe { bindings::register_filesystem(self.fs.get()) });
-        if res.is_err() {
-            self.registered.store(false, Ordering::Release);
-        }
-        res.map(|()| FsRegistration {
+        self.registered.register(|| {
+            // SAFETY: `fs` is static, fully initialised and not registered (the flag); it stays
+            // valid until `unregister_filesystem()` in `FsRegistration::drop`.
+            to_result(unsafe { bindings::register_filesystem(self.fs.get()) })
+        })?;
+        Ok(FsRegistration {
             fs: self.fs.get(),
             registered: &self.registered,
         })
@@ -106,7 +101,7 @@ pub(crate) use fs_type;
 /// A registered [`FsType`]; dropping it unregisters the type.
 pub(crate) struct FsRegistration {
     fs: *mut bindings::file_system_type,
-    registered: &'static AtomicBool,
+    registered: &'static RegistrationFlag,
 }
 
 // SAFETY: The pointer is to a `static` `FsType`; unregistering may happen on any thread.
@@ -120,7 +115,7 @@ impl Drop for FsRegistration {
         // cannot be unloading while a super block of this type exists (each holds a module
         // reference through `owner`), so nothing uses the type after this.
         unsafe { bindings::unregister_filesystem(self.fs) };
-        self.registered.store(false, Ordering::Release);
+        self.registered.unregistered();
     }
 }
 

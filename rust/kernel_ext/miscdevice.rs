@@ -5,18 +5,18 @@
 //! A [`MiscDevice`] is a `static` (as in C), so the VFS can keep pointers into it; registering
 //! it returns a [`MiscRegistration`] that deregisters it when dropped.
 
-use super::file::{FileOperations, FileOperationsTable};
-use crate::bindings as local;
-use core::{
-    mem::MaybeUninit,
-    sync::atomic::{AtomicBool, Ordering},
+use super::{
+    file::{FileOperations, FileOperationsTable},
+    registration::RegistrationFlag,
 };
+use crate::bindings as local;
+use core::mem::MaybeUninit;
 use kernel::{error::to_result, prelude::*, str::CStr, types::Opaque};
 
 /// A misc device: a name, a fixed minor and the file operations of its files.
 pub(crate) struct MiscDevice {
     dev: Opaque<local::miscdevice>,
-    registered: AtomicBool,
+    registered: RegistrationFlag,
 }
 
 // SAFETY: The C structure is only touched by `misc_register()`/`misc_deregister()`, which the
@@ -39,7 +39,7 @@ impl MiscDevice {
         dev.fops = fops.as_raw();
         Self {
             dev: Opaque::new(dev),
-            registered: AtomicBool::new(false),
+            registered: RegistrationFlag::new(),
         }
     }
 
@@ -47,16 +47,12 @@ impl MiscDevice {
     ///
     /// Fails with `EBUSY` if the minor or the name is taken (e.g. by another module).
     pub(crate) fn register(&'static self) -> Result<MiscRegistration> {
-        if self.registered.swap(true, Ordering::AcqRel) {
-            return Err(EBUSY);
-        }
-        // SAFETY: `dev` is a static, fully initialised `miscdevice` that is not registered (the
-        // flag above); it stays valid until `misc_deregister()` in `MiscRegistration::drop`.
-        let res = to_result(unsafe { local::misc_register(self.dev.get()) });
-        if res.is_err() {
-            self.registered.store(false, Ordering::Release);
-        }
-        res.map(|()| MiscRegistration { dev: self })
+        self.registered.register(|| {
+            // SAFETY: `dev` is a static, fully initialised `miscdevice` that is not registered
+            // (the flag); it stays valid until `misc_deregister()` in `MiscRegistration::drop`.
+            to_result(unsafe { local::misc_register(self.dev.get()) })
+        })?;
+        Ok(MiscRegistration { dev: self })
     }
 }
 
@@ -69,6 +65,6 @@ impl Drop for MiscRegistration {
     fn drop(&mut self) {
         // SAFETY: The device was registered by `register()` and is deregistered only here.
         unsafe { local::misc_deregister(self.dev.dev.get()) };
-        self.dev.registered.store(false, Ordering::Release);
+        self.dev.registered.unregistered();
     }
 }
