@@ -45,7 +45,7 @@ insmod_fails_with() {
 	return 1
 }
 
-tap_plan 8
+tap_plan 11
 
 tap_check "proc_filesystems_line" test "$(fs_line)" = "$(printf 'nodev\tfuse')"
 tap_check "dev_fuse_is_char_10_229" dev_ok
@@ -84,6 +84,35 @@ reverse() {
 	return $rc
 }
 tap_check "refuses_to_load_beside_other" reverse
+
+# Someone else holds only the minor, or only the name: our load fails with
+# EBUSY and leaves nothing registered (the fs type is rolled back when only the
+# minor is taken).
+SQUATTER=$(dirname "$0")/squatter/fuse_squatter.ko
+squatted() {
+	local rc=0 before after
+	rmmod "$NAME" || return 1
+	insmod "$SQUATTER" "$1=1" || { echo "insmod squatter $1 failed"; insmod "$MOD"; return 1; }
+	before=$(registrations)
+	insmod_fails_with "$MOD" "Device or resource busy" || rc=1
+	after=$(registrations)
+	[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after"); rc=1; }
+	rmmod fuse_squatter || rc=1
+	insmod "$MOD" || rc=1
+	registered || rc=1
+	return $rc
+}
+tap_check "minor_taken_fails_ebusy_leaves_nothing" squatted take_minor
+tap_check "fs_name_taken_fails_ebusy_leaves_nothing" squatted take_fs
+
+aliases() {
+	local a
+	a=$(modinfo -F alias "$MOD")
+	for want in devname:fuse char-major-10-229 fs-fuse; do
+		grep -qx "$want" <<<"$a" || { echo "no alias $want in: $a"; return 1; }
+	done
+}
+tap_check "module_aliases" aliases
 
 cycles() {
 	for i in $(seq 1 20); do
