@@ -171,9 +171,13 @@ pub(crate) struct FileOperationsTable<T>(bindings::file_operations, PhantomData<
 unsafe impl<T> Sync for FileOperationsTable<T> {}
 
 impl<T: FileOperations> FileOperationsTable<T> {
-    /// Builds the table; `owner` must be this module's `struct module` (see
-    /// [`file_operations_table!`]).
-    pub(crate) const fn new(owner: *mut bindings::module) -> Self {
+    /// Builds the table; use [`file_operations_table!`], which passes this module as `owner`.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must be this module's `struct module`: the VFS pins it while a file that uses
+    /// the table is open, and the table's callbacks are this module's code.
+    pub(crate) const unsafe fn new(owner: *mut bindings::module) -> Self {
         // SAFETY: All-zero is a valid `file_operations`: NULL callbacks and no owner.
         let mut ops: bindings::file_operations = unsafe { MaybeUninit::zeroed().assume_init() };
         ops.owner = owner;
@@ -206,11 +210,11 @@ impl<T: FileOperations> FileOperationsTable<T> {
 
 /// Builds a [`FileOperationsTable`] for `$t` owned by this module; use it in a `static`.
 macro_rules! file_operations_table {
-    ($t:ty) => {
-        $crate::kernel_ext::file::FileOperationsTable::<$t>::new(
-            $crate::kernel_ext::module::this_module!(),
-        )
-    };
+    ($t:ty) => {{
+        let owner = $crate::kernel_ext::module::this_module!();
+        // SAFETY: `owner` is this module's `struct module`.
+        unsafe { $crate::kernel_ext::file::FileOperationsTable::<$t>::new(owner) }
+    }};
 }
 pub(crate) use file_operations_table;
 

@@ -59,8 +59,15 @@ pub(crate) struct FsType<T> {
 unsafe impl<T> Sync for FsType<T> {}
 
 impl<T: FileSystem> FsType<T> {
-    /// Describes `T`; `owner` must be this module's `struct module` (see [`fs_type!`]).
-    pub(crate) const fn new(owner: *mut bindings::module) -> Self {
+    /// Describes `T`; use [`fs_type!`], which passes this module as `owner`.
+    ///
+    /// `kill_sb` is `kill_anon_super()`, what the super blocks of `get_tree_nodev()` need.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must be this module's `struct module`: the VFS pins it while a super block of
+    /// the type exists, and the type's callbacks are this module's code.
+    pub(crate) const unsafe fn new(owner: *mut bindings::module) -> Self {
         // SAFETY: All-zero is a valid `file_system_type`.
         let mut fs: bindings::file_system_type = unsafe { MaybeUninit::zeroed().assume_init() };
         fs.name = T::NAME.as_char_ptr();
@@ -92,9 +99,11 @@ impl<T: FileSystem> FsType<T> {
 
 /// Builds an [`FsType`] for `$t` owned by this module; use it in a `static`.
 macro_rules! fs_type {
-    ($t:ty) => {
-        $crate::kernel_ext::fs_type::FsType::<$t>::new($crate::kernel_ext::module::this_module!())
-    };
+    ($t:ty) => {{
+        let owner = $crate::kernel_ext::module::this_module!();
+        // SAFETY: `owner` is this module's `struct module`.
+        unsafe { $crate::kernel_ext::fs_type::FsType::<$t>::new(owner) }
+    }};
 }
 pub(crate) use fs_type;
 
