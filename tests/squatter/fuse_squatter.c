@@ -6,16 +6,21 @@
  *
  *   insmod fuse_squatter.ko take_minor=1    misc device "fuse_squatter", minor 229
  *   insmod fuse_squatter.ko take_fs=1       file system type "fuse" (mounts fail)
+ *   insmod fuse_squatter.ko leak=1          leak 1 KiB, for the runner's kmemleak check
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 
 static bool take_minor;
 module_param(take_minor, bool, 0444);
 static bool take_fs;
 module_param(take_fs, bool, 0444);
+static bool leak;
+module_param(leak, bool, 0444);
+static void *leaked;
 
 static const struct file_operations squatter_fops = {
 	.owner = THIS_MODULE,
@@ -39,9 +44,24 @@ static struct file_system_type squatter_fs = {
 	.kill_sb = kill_anon_super,
 };
 
+/* Overwrite the stack below us, where copies of the leaked pointer may stay. */
+static noinline void scrub_stack(void)
+{
+	volatile char buf[1024];
+
+	memset((char *)buf, 0, sizeof(buf));
+}
+
 static int __init squatter_init(void)
 {
 	int err;
+
+	if (leak) {
+		/* Lose the only reference: kmemleak must report it. */
+		leaked = kmalloc(1024, GFP_KERNEL);
+		WRITE_ONCE(leaked, NULL);
+		scrub_stack();
+	}
 
 	if (take_minor) {
 		err = misc_register(&squatter_misc);
