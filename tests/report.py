@@ -6,11 +6,10 @@
 
 C_OUTPUT and RUST_OUTPUT are what tests/run-in-vm printed in each VM;
 C_STATUS and RUST_STATUS are tools/testvm's exit statuses (0: clean kernel
-log and unload); LINT is the outcome of `make lint` (ok or FAIL), shown on
-both sides;
-SELFTEST_TAP is the TAP output of tests/testvm-selftest, each of its subtests
-shown on both sides as well. Prints one row per subtest with the outcome on each module,
-then "N passed, N failed". A row passes only when it is "ok" on both: a test
+log and unload). LINT is the outcome of `make lint` (ok or FAIL) and
+SELFTEST_TAP the TAP output of tests/testvm-selftest; their rows are shown on
+both sides. Prints one row per subtest with the outcome on each module, then
+"N passed, N failed". A row passes only when it is "ok" on both: a test
 that fails, is skipped or is missing on either side counts as failed.
 Exits 0 when every row passed.
 """
@@ -21,16 +20,29 @@ import sys
 TAP_LINE = re.compile(r"^(not )?ok \d+ (.*?)(\s+#\s*(SKIP|skip).*)?$")
 
 
+def read_lines(path):
+    """The lines of `path`, none if it is missing."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def tap_result(line):
+    """(subtest, outcome) of a TAP result line, or None for any other line."""
+    m = TAP_LINE.match(line)
+    if not m:
+        return None
+    return m.group(2), "skip" if m.group(3) else ("FAIL" if m.group(1) else "ok")
+
+
 def parse(path):
     """Returns {row: outcome} in order of appearance."""
     rows = {}
     test = None
     failed_subtests = False
-    try:
-        lines = open(path, errors="replace").read().splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
+    for line in read_lines(path):
         if line.startswith("### begin "):
             test = line.split(maxsplit=2)[2]
             failed_subtests = False
@@ -44,27 +56,22 @@ def parse(path):
         if line.startswith("### leftover-mount "):
             rows[f"{line.split()[2]}: left a mount behind"] = "FAIL"
             continue
-        m = TAP_LINE.match(line)
-        if test and m:
-            outcome = "skip" if m.group(3) else ("FAIL" if m.group(1) else "ok")
+        result = tap_result(line)
+        if test and result:
+            subtest, outcome = result
             if outcome != "ok":
                 failed_subtests = True
-            rows[f"{test}: {m.group(2)}"] = outcome
+            rows[f"{test}: {subtest}"] = outcome
     return rows
 
 
 def parse_flat(path, test):
     """Parses one test's plain TAP output (no markers) as `test`."""
     rows = {}
-    try:
-        lines = open(path, errors="replace").read().splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        m = TAP_LINE.match(line)
-        if m:
-            outcome = "skip" if m.group(3) else ("FAIL" if m.group(1) else "ok")
-            rows[f"{test}: {m.group(2)}"] = outcome
+    for line in read_lines(path):
+        result = tap_result(line)
+        if result:
+            rows[f"{test}: {result[0]}"] = result[1]
     if not rows:
         rows[f"{test}: ran"] = "FAIL"
     return rows

@@ -20,11 +20,11 @@ tap_ok() {
 }
 
 tap_fail() {
-	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
-	shift_name=$1
+	local name=$1
 	shift
+	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
 	printf '# %s\n' "$@"
-	echo "not ok $TAP_N $shift_name"
+	echo "not ok $TAP_N $name"
 }
 
 tap_check() {
