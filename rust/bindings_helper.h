@@ -8,6 +8,11 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
+#include <linux/backing-dev.h>
+#include <linux/magic.h>
+#include <linux/namei.h>
+#include <linux/seq_file.h>
+#include <linux/statfs.h>
 #include <linux/miscdevice.h>
 #include <linux/pagemap.h>
 #include <linux/poll.h>
@@ -26,3 +31,11 @@ const unsigned int RUST_FUSE_CONST_FUSE_DEV_IOC_CLONE = FUSE_DEV_IOC_CLONE;
 const unsigned int RUST_FUSE_CONST_FUSE_DEV_IOC_BACKING_OPEN = FUSE_DEV_IOC_BACKING_OPEN;
 const unsigned int RUST_FUSE_CONST_FUSE_DEV_IOC_BACKING_CLOSE = FUSE_DEV_IOC_BACKING_CLOSE;
 const unsigned int RUST_FUSE_CONST_FS_CONTEXT_FOR_RECONFIGURE = FS_CONTEXT_FOR_RECONFIGURE;
+const unsigned long RUST_FUSE_CONST_SB_NOSEC = SB_NOSEC;
+const unsigned long RUST_FUSE_CONST_SB_POSIXACL = SB_POSIXACL;
+const unsigned long RUST_FUSE_CONST_SB_MANDLOCK = SB_MANDLOCK;
+const unsigned long RUST_FUSE_CONST_SB_I_VERSION = SB_I_VERSION;
+const unsigned int RUST_FUSE_CONST_LOOKUP_RCU = LOOKUP_RCU;
+const long long RUST_FUSE_CONST_MAX_LFS_FILESIZE = MAX_LFS_FILESIZE;
+const int RUST_FUSE_CONST_FUSE_SUPER_MAGIC = FUSE_SUPER_MAGIC;
+const unsigned long RUST_FUSE_CONST_SB_ACTIVE = SB_ACTIVE;

@@ -2,6 +2,11 @@
 /*
  * One-line wrappers for inline functions and macros (see helpers.h).
  */
+#include <linux/cred.h>
+#include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include "helpers.h"
 
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid)
@@ -17,4 +22,181 @@ bool rust_fuse_kgid_has_mapping(struct user_namespace *ns, kgid_t gid)
 struct file *rust_fuse_get_file(struct file *f)
 {
 	return get_file(f);
+}
+
+uid_t rust_fuse_current_fsuid(struct user_namespace *ns)
+{
+	return from_kuid_munged(ns, current_fsuid());
+}
+
+gid_t rust_fuse_current_fsgid(struct user_namespace *ns)
+{
+	return from_kgid_munged(ns, current_fsgid());
+}
+
+pid_t rust_fuse_current_pid(struct pid_namespace *ns)
+{
+	return pid_nr_ns(task_pid(current), ns);
+}
+
+struct pid_namespace *rust_fuse_get_current_pid_ns(void)
+{
+	return get_pid_ns(task_active_pid_ns(current));
+}
+
+void rust_fuse_put_pid_ns(struct pid_namespace *ns)
+{
+	put_pid_ns(ns);
+}
+
+struct user_namespace *rust_fuse_get_user_ns(struct user_namespace *ns)
+{
+	return get_user_ns(ns);
+}
+
+void rust_fuse_put_user_ns(struct user_namespace *ns)
+{
+	put_user_ns(ns);
+}
+
+bool rust_fuse_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+const struct cred *rust_fuse_current_cred(void)
+{
+	return current_cred();
+}
+
+kuid_t rust_fuse_make_kuid(struct user_namespace *ns, uid_t uid)
+{
+	return make_kuid(ns, uid);
+}
+
+kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid)
+{
+	return make_kgid(ns, gid);
+}
+
+unsigned long rust_fuse_totalram_pages(void)
+{
+	return totalram_pages();
+}
+
+u64 rust_fuse_get_jiffies_64(void)
+{
+	return get_jiffies_64();
+}
+
+struct kmem_cache *rust_fuse_inode_cache_create(const char *name,
+						unsigned int size,
+						void (*ctor)(void *))
+{
+	return kmem_cache_create(name, size, 0, SLAB_HWCACHE_ALIGN |
+				 SLAB_ACCOUNT | SLAB_RECLAIM_ACCOUNT, ctor);
+}
+
+void *rust_fuse_alloc_inode_sb(struct super_block *sb,
+			       struct kmem_cache *cache)
+{
+	return alloc_inode_sb(sb, cache, GFP_KERNEL);
+}
+
+loff_t rust_fuse_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void rust_fuse_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+void rust_fuse_remove_inode_hash(struct inode *inode)
+{
+	remove_inode_hash(inode);
+}
+
+void rust_fuse_inode_set_times(struct inode *inode, s64 as, u32 an, s64 ms,
+			       u32 mn, s64 cs, u32 cn)
+{
+	inode_set_atime(inode, as, an);
+	inode_set_mtime(inode, ms, mn);
+	inode_set_ctime(inode, cs, cn);
+}
+
+unsigned long rust_fuse_inode_state(struct inode *inode)
+{
+	return READ_ONCE(inode->i_state);
+}
+
+struct dentry *rust_fuse_dget(struct dentry *dentry)
+{
+	return dget(dentry);
+}
+
+bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
+			u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+struct folio *rust_fuse_readahead_folio(struct readahead_control *rac)
+{
+	return readahead_folio(rac);
+}
+
+loff_t rust_fuse_folio_pos(struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+size_t rust_fuse_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+void rust_fuse_memcpy_to_folio(struct folio *folio, size_t offset,
+			       const void *src, size_t len)
+{
+	memcpy_to_folio(folio, offset, src, len);
+}
+
+void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
+				  size_t end)
+{
+	folio_zero_segment(folio, start, end);
+}
+
+void rust_fuse_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+struct inode *rust_fuse_folio_inode(struct folio *folio)
+{
+	return folio->mapping->host;
+}
+
+void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
+			 poll_table *pt)
+{
+	poll_wait(file, wq, pt);
+}
+
+size_t rust_fuse_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+size_t rust_fuse_copy_to_iter(const void *addr, size_t bytes,
+			      struct iov_iter *i)
+{
+	return copy_to_iter(addr, bytes, i);
+}
+
+size_t rust_fuse_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i)
+{
+	return copy_from_iter(addr, bytes, i);
 }

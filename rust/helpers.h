@@ -8,10 +8,74 @@
 #define RUST_FUSE_HELPERS_H
 
 #include <linux/fs.h>
+#include <linux/pagemap.h>
+#include <linux/pid_namespace.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
 #include <linux/uidgid.h>
 
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid);
 bool rust_fuse_kgid_has_mapping(struct user_namespace *ns, kgid_t gid);
 struct file *rust_fuse_get_file(struct file *f);
+
+/* Credentials and tasks. */
+uid_t rust_fuse_current_fsuid(struct user_namespace *ns);
+gid_t rust_fuse_current_fsgid(struct user_namespace *ns);
+pid_t rust_fuse_current_pid(struct pid_namespace *ns);
+struct pid_namespace *rust_fuse_get_current_pid_ns(void);
+void rust_fuse_put_pid_ns(struct pid_namespace *ns);
+struct user_namespace *rust_fuse_get_user_ns(struct user_namespace *ns);
+void rust_fuse_put_user_ns(struct user_namespace *ns);
+bool rust_fuse_fatal_signal_pending(void);
+const struct cred *rust_fuse_current_cred(void);
+kuid_t rust_fuse_make_kuid(struct user_namespace *ns, uid_t uid);
+kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid);
+
+/* Memory. */
+unsigned long rust_fuse_totalram_pages(void);
+
+/* Time. */
+u64 rust_fuse_get_jiffies_64(void);
+
+/* Inodes. */
+struct kmem_cache *rust_fuse_inode_cache_create(const char *name,
+						unsigned int size,
+						void (*ctor)(void *));
+void *rust_fuse_alloc_inode_sb(struct super_block *sb,
+			       struct kmem_cache *cache);
+loff_t rust_fuse_i_size_read(const struct inode *inode);
+void rust_fuse_i_size_write(struct inode *inode, loff_t size);
+void rust_fuse_remove_inode_hash(struct inode *inode);
+void rust_fuse_inode_set_times(struct inode *inode, s64 as, u32 an, s64 ms,
+			       u32 mn, s64 cs, u32 cn);
+unsigned long rust_fuse_inode_state(struct inode *inode);
+
+/* Dentries. */
+struct dentry *rust_fuse_dget(struct dentry *dentry);
+
+/* Directories. */
+bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
+			u64 ino, unsigned int type);
+
+/* Folios and readahead. */
+struct folio *rust_fuse_readahead_folio(struct readahead_control *rac);
+loff_t rust_fuse_folio_pos(struct folio *folio);
+size_t rust_fuse_folio_size(struct folio *folio);
+void rust_fuse_memcpy_to_folio(struct folio *folio, size_t offset,
+			       const void *src, size_t len);
+void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
+				  size_t end);
+void rust_fuse_folio_mark_uptodate(struct folio *folio);
+struct inode *rust_fuse_folio_inode(struct folio *folio);
+
+/* Wait queues and poll. */
+void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
+			 poll_table *pt);
+
+/* iov_iter. */
+size_t rust_fuse_iov_iter_count(const struct iov_iter *i);
+size_t rust_fuse_copy_to_iter(const void *addr, size_t bytes,
+			      struct iov_iter *i);
+size_t rust_fuse_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i);
 
 #endif

@@ -7,11 +7,21 @@
 //! later abstractions (`rust/kernel/fs/file.rs`, `miscdevice.rs`, the vfs-v2 series) where they
 //! exist, adapted to what 6.12 offers.
 
+pub(crate) mod address_space;
 pub(crate) mod cred;
+pub(crate) mod dentry;
 pub(crate) mod error;
 pub(crate) mod file;
 pub(crate) mod fs_context;
+pub(crate) mod fs_file;
 pub(crate) mod fs_type;
+pub(crate) mod inode;
+pub(crate) mod iov_iter;
+pub(crate) mod kstat;
 pub(crate) mod miscdevice;
 pub(crate) mod module;
 pub(crate) mod registration;
+pub(crate) mod seq_file;
+pub(crate) mod super_block;
+pub(crate) mod task;
+pub(crate) mod wait;

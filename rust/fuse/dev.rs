@@ -1,37 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The FUSE device, `/dev/fuse` (the C module's `dev.c`).
+//! The FUSE device, `/dev/fuse` (the C module's `dev.c`): where the daemon reads requests
+//! and writes replies.
 //!
-//! A daemon opens `/dev/fuse` and passes the file to mount(2) as `fd=N`; the mount attaches the
-//! file to a new connection, and from then on the daemon reads requests from it and writes
-//! replies to it. A file that no mount has attached behaves as on the C module: reads, writes
-//! and the connection ioctls fail with `EPERM`, poll reports `EPOLLERR`.
-//!
-//! Attaching (mount, `FUSE_DEV_IOC_CLONE`) comes with the request engine; until then every
-//! file stays unattached.
+//! A daemon opens `/dev/fuse` and passes the file to mount(2) as `fd=N`; the mount attaches
+//! the file to a new connection (a file is attached at most once). `FUSE_DEV_IOC_CLONE`
+//! attaches another file to the same connection, each with its own processing queue. A file
+//! that no mount has attached behaves as on the C module: reads, writes and the backing
+//! ioctls fail with `EPERM`, poll reports `EPOLLERR`.
 
-use super::proto;
+use super::{
+    conn::{self, Conn, ProcessingQueue, Taken},
+    proto::{self, Wire},
+};
+use crate::bindings as b;
 use crate::kernel_ext::{
-    file::{file_operations_table, File, FileOperations, FileOperationsTable, IovIter, PollTable},
+    file::{file_operations_table, File, FileOperations, FileOperationsTable, PollTable},
+    iov_iter::IovIter,
     miscdevice::MiscDevice,
 };
+use core::mem::size_of;
 use kernel::{
-    c_str,
+    c_str, new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::{Arc, ArcBorrow, Mutex},
     uaccess::UserSlice,
 };
 
 /// The operations of `/dev/fuse` files.
 pub(crate) struct FuseDev;
 
+/// The connection a `/dev/fuse` file is attached to, with the file's processing queue.
+#[derive(Clone)]
+pub(crate) struct Attachment {
+    pub(crate) conn: Arc<Conn>,
+    pq: Arc<ProcessingQueue>,
+}
+
 /// One open `/dev/fuse` file.
-pub(crate) struct DevFile {}
+#[pin_data]
+pub(crate) struct DevFile {
+    #[pin]
+    attached: Mutex<Option<Attachment>>,
+}
 
 impl DevFile {
     /// The connection this file is attached to; `EPERM` if none (C's `fuse_get_dev()` test).
-    fn attached(&self) -> Result {
-        Err(EPERM)
+    fn attached(&self) -> Result<Attachment> {
+        self.attached.lock().clone().ok_or(EPERM)
+    }
+
+    /// Attaches the file to `conn` (a mount, or a clone); `EINVAL` if it is attached already.
+    pub(crate) fn attach(&self, conn: &Arc<Conn>) -> Result {
+        let mut a = self.attached.lock();
+        if a.is_some() {
+            return Err(EINVAL);
+        }
+        let pq = conn.attach()?;
+        *a = Some(Attachment {
+            conn: conn.clone(),
+            pq,
+        });
+        Ok(())
     }
 }
 
@@ -46,30 +76,50 @@ pub(crate) static FUSE_MISC_DEVICE: MiscDevice =
 impl FileOperations for FuseDev {
     type Data = Arc<DevFile>;
 
+    const SPLICE: bool = true;
+
     fn open(_file: &File) -> Result<Arc<DevFile>> {
-        Ok(Arc::new(DevFile {}, GFP_KERNEL)?)
+        Arc::pin_init(
+            pin_init!(DevFile {
+                attached <- new_mutex!(None),
+            }),
+            GFP_KERNEL,
+        )
     }
 
-    fn read_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, _to: &mut IovIter) -> Result<usize> {
-        dev.attached()?;
-        Err(EPERM)
-    }
-
-    fn write_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, _from: &mut IovIter) -> Result<usize> {
-        dev.attached()?;
-        Err(EPERM)
-    }
-
-    fn poll(dev: ArcBorrow<'_, DevFile>, _file: &File, _table: Option<&PollTable>) -> u32 {
-        match dev.attached() {
-            Ok(()) => 0,
-            Err(_) => proto::poll::ERR,
+    fn release(dev: Arc<DevFile>, _file: &File) {
+        let a = dev.attached.lock().take();
+        if let Some(a) = a {
+            a.conn.detach(&a.pq);
         }
     }
 
-    fn ioctl(dev: ArcBorrow<'_, DevFile>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn read_iter(dev: ArcBorrow<'_, DevFile>, file: &File, to: &mut IovIter) -> Result<usize> {
+        let a = dev.attached()?;
+        read(&a, file, to)
+    }
+
+    fn write_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, from: &mut IovIter) -> Result<usize> {
+        let a = dev.attached()?;
+        write(&a, from)
+    }
+
+    fn poll(dev: ArcBorrow<'_, DevFile>, file: &File, table: Option<&PollTable>) -> u32 {
+        let Ok(a) = dev.attached() else {
+            return proto::poll::ERR;
+        };
+        let mask = proto::poll::OUT | proto::poll::WRNORM;
+        a.conn.reader_wait().poll_wait(file, table);
+        match a.conn.poll_state() {
+            (false, _) => proto::poll::ERR,
+            (true, true) => mask | proto::poll::IN | proto::poll::RDNORM,
+            (true, false) => mask,
+        }
+    }
+
+    fn ioctl(dev: ArcBorrow<'_, DevFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            proto::DEV_IOC_CLONE => clone(file, arg),
+            proto::DEV_IOC_CLONE => clone(&dev, arg),
             proto::DEV_IOC_BACKING_OPEN | proto::DEV_IOC_BACKING_CLOSE => {
                 dev.attached()?;
                 Err(EPERM)
@@ -79,15 +129,135 @@ impl FileOperations for FuseDev {
     }
 }
 
-/// `FUSE_DEV_IOC_CLONE`: attach `file` to the connection of the `/dev/fuse` file whose
+/// `FUSE_DEV_IOC_CLONE`: attach `dev` to the connection of the `/dev/fuse` file whose
 /// descriptor `arg` points to (libfuse's `clone_fd`).
-fn clone(_file: &File, arg: usize) -> Result<isize> {
-    let oldfd = UserSlice::new(arg, core::mem::size_of::<u32>())
-        .reader()
-        .read::<u32>()?;
+fn clone(dev: &DevFile, arg: usize) -> Result<isize> {
+    let oldfd = UserSlice::new(arg, size_of::<u32>()).reader().read::<u32>()?;
     let old = File::fget(oldfd).ok_or(EINVAL)?;
     let old_dev = old.data(&FUSE_DEV_FOPS).ok_or(EINVAL)?;
     // Only a file that a mount attached can be cloned.
-    old_dev.attached().map_err(|_| EINVAL)?;
-    Err(EINVAL)
+    let a = old_dev.attached().map_err(|_| EINVAL)?;
+    dev.attach(&a.conn)?;
+    Ok(0)
+}
+
+/// A daemon's read: the next interrupt, forget(s) or request (C's `fuse_dev_do_read()`).
+fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
+    let conn = &a.conn;
+    let nbytes = to.count();
+    let header = size_of::<b::fuse_in_header>();
+    // The buffer must hold the largest request: header, WRITE's arguments and `max_write`.
+    let min = proto::MIN_READ_BUFFER
+        .max(header + size_of::<b::fuse_write_in>() + conn.neg().max_write as usize);
+    if nbytes < min {
+        return Err(EINVAL);
+    }
+    let nonblock = file.flags() & kernel::bindings::O_NONBLOCK != 0;
+    loop {
+        match conn.take_for_reader(nbytes, nonblock)? {
+            Taken::Disconnected(true) => return Err(crate::kernel_ext::error::econnaborted()),
+            Taken::Disconnected(false) => return Err(ENODEV),
+            Taken::Interrupt(req) => {
+                let mut h = b::fuse_in_header::zeroed();
+                let mut arg = b::fuse_interrupt_in::zeroed();
+                let len = header + size_of::<b::fuse_interrupt_in>();
+                h.len = len as u32;
+                h.opcode = proto::op::INTERRUPT;
+                h.unique = req.unique() | proto::INT_REQ_BIT;
+                arg.unique = req.unique();
+                if nbytes < len {
+                    return Err(EINVAL);
+                }
+                to.copy_all_to(h.as_bytes())?;
+                to.copy_all_to(arg.as_bytes())?;
+                return Ok(len);
+            }
+            Taken::Forgets(forgets) => {
+                let msg = conn::forget_message(conn.next_unique(), &forgets)?;
+                if nbytes < msg.len() {
+                    return Err(EINVAL);
+                }
+                to.copy_all_to(&msg)?;
+                return Ok(msg.len());
+            }
+            Taken::Request(req, slot) => {
+                let len = req.wire_len();
+                if nbytes < len {
+                    // Too big for this reader: the request fails and the read goes on.
+                    conn.end_request(&req, req.too_big_error());
+                    continue;
+                }
+                let copied = to
+                    .copy_all_to(req.header().as_bytes())
+                    .and_then(|()| to.copy_all_to(req.input()));
+                if let Err(e) = copied {
+                    conn.end_request(&req, EIO.to_errno());
+                    return Err(e);
+                }
+                conn.request_sent(&a.pq, req, slot)?;
+                return Ok(len);
+            }
+        }
+    }
+}
+
+/// A daemon's write: a reply or a notification (C's `fuse_dev_do_write()`). Everything in it
+/// is checked before it reaches the request; a bad reply fails its request with `EIO` and
+/// the write with `EINVAL`.
+fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
+    let conn = &a.conn;
+    let nbytes = from.count();
+    let ohlen = size_of::<b::fuse_out_header>();
+    if nbytes < ohlen {
+        return Err(EINVAL);
+    }
+    let mut raw = [0u8; size_of::<b::fuse_out_header>()];
+    from.copy_all_from(&mut raw)?;
+    let oh = b::fuse_out_header::from_prefix(&raw);
+    if oh.len as usize != nbytes {
+        return Err(EINVAL);
+    }
+    if oh.unique == 0 {
+        // Notifications come with the write path (issue 4): refused as an unknown code.
+        return Err(EINVAL);
+    }
+    if !conn::valid_reply_error(oh.error) {
+        return Err(EINVAL);
+    }
+    let req = conn.take_for_reply(&a.pq, oh.unique).ok_or(ENOENT)?;
+    if oh.unique & proto::INT_REQ_BIT != 0 {
+        if nbytes != ohlen {
+            return Err(EINVAL);
+        }
+        if oh.error == ENOSYS.to_errno() {
+            conn.set_no_interrupt();
+        } else if oh.error == EAGAIN.to_errno() {
+            conn.queue_interrupt(&req);
+        }
+        return Ok(nbytes);
+    }
+    let payload = nbytes - ohlen;
+    let (mut err, mut req_error) = if oh.error != 0 {
+        if payload != 0 {
+            (Some(EINVAL), EIO.to_errno())
+        } else {
+            (None, oh.error)
+        }
+    } else if !req.out.accepts(payload) {
+        (Some(EINVAL), EIO.to_errno())
+    } else {
+        match req.fill_reply(payload, |dst| from.copy_all_from(dst)) {
+            Ok(()) => (None, 0),
+            Err(e) => (Some(e), EIO.to_errno()),
+        }
+    };
+    if !Conn::pq_connected(&a.pq) {
+        err = Some(ENOENT);
+        req_error = crate::kernel_ext::error::econnaborted().to_errno();
+    }
+    conn.end_request(&req, req_error);
+    match err {
+        Some(e) => Err(e),
+        None => Ok(nbytes),
+    }
 }

@@ -1,20 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `fuse` file system type (the C module's `fuse_fs_type`, `fuse_get_tree()`).
+//! The `fuse` file system type (the C module's `fuse_fs_type`, `fuse_get_tree()`,
+//! `fuse_fill_super()` and the super block operations).
 //!
-//! Mount options are parsed and checked as the C module does them, and a mount with a bad or
-//! missing option, or an `fd` that is not an unattached `/dev/fuse` file of the mounter's user
-//! namespace, fails with `EINVAL` where the C module fails. A mount that passes those checks
-//! fails with `ENOSYS` and a kernel log message until FUSE_INIT and the request engine land.
+//! Mount options are parsed and checked as the C module does them; a mount with a bad or
+//! missing option, or an `fd` that is not an unattached `/dev/fuse` file of the mounter's
+//! user namespace, fails with `EINVAL` where the C module fails. A good mount creates the
+//! connection, attaches the `/dev/fuse` file and sends FUSE_INIT.
 
-use super::{dev::FUSE_DEV_FOPS, mount_opts};
-use crate::kernel_ext::{
-    error::enosys,
-    file::File,
-    fs_context::{FsContext, FsParameter, Params},
-    fs_type::{fs_type, FileSystem, FsType},
+use super::{
+    conn::Conn,
+    dev::FUSE_DEV_FOPS,
+    dir, file, init,
+    inode::{self, FuseInode, Inode},
+    mount_opts, proto, readdir,
 };
-use kernel::{bindings, c_str, prelude::*, str::CStr};
+use crate::bindings as local;
+use crate::kernel_ext::{
+    address_space::{LockedFolio, Readahead},
+    dentry::Dentry,
+    file::{DirEmitter, File, Kiocb},
+    fs_context::{FsContext, FsParameter, Params},
+    fs_type::{fs_type, get_tree_nodev, FileSystem, FsType},
+    iov_iter::IovIter,
+    kstat::{Kstat, Kstatfs},
+    seq_file::SeqFile,
+    super_block::{NewSuperBlock, SbSlot, SuperBlock, SuperParams},
+};
+use kernel::{
+    bindings, c_str, fmt,
+    page::PAGE_SHIFT,
+    prelude::*,
+    str::{CStr, CString},
+    sync::{Arc, ArcBorrow},
+    types::ARef,
+};
 
 /// The `fuse` file system type.
 pub(crate) struct FuseFs;
@@ -22,8 +42,20 @@ pub(crate) struct FuseFs;
 /// The C description of the `fuse` type.
 pub(crate) static FUSE_FS_TYPE: FsType<FuseFs> = fs_type!(FuseFs);
 
+/// The state of a mounted super block (the C module's `struct fuse_mount`).
+pub(crate) struct FuseMount {
+    /// The connection.
+    pub(crate) conn: Arc<Conn>,
+    /// The super block, for request end steps that adjust it.
+    sb: Arc<SbSlot<FuseFs>>,
+}
+
+#[vtable]
 impl FileSystem for FuseFs {
     type Context = mount_opts::MountOptions;
+    type Data = Arc<FuseMount>;
+    type InodeData = FuseInode;
+    type FileData = Arc<file::FuseFile>;
 
     const NAME: &'static CStr = c_str!("fuse");
     // The C module also sets FS_ALLOW_IDMAP; it comes with idmapped-mount support.
@@ -41,21 +73,170 @@ impl FileSystem for FuseFs {
     fn get_tree(fc: &FsContext, opts: &mut Self::Context) -> Result {
         // A `fuse` mount needs a `/dev/fuse` file (no message, as in C).
         let file = opts.fd.and_then(File::fget).ok_or(EINVAL)?;
+        opts.file = Some(file);
+        let res = get_tree_nodev::<FuseFs>(fc);
+        opts.file = None;
+        res
+    }
 
+    fn fill_super(
+        fc: &FsContext,
+        opts: &mut Self::Context,
+        sb: &NewSuperBlock<Self>,
+    ) -> Result<Arc<FuseMount>> {
         // The checks of the C module's `fuse_fill_super()`: every option present, `fd` a
         // `/dev/fuse` file, opened in the user namespace that mounts.
-        if !opts.complete() || !file.uses(&FUSE_DEV_FOPS) || *file.cred_user_ns() != *fc.user_ns() {
+        let params = opts.params().ok_or(EINVAL)?;
+        let file = opts.file.as_ref().ok_or(EINVAL)?;
+        if !file.uses(&FUSE_DEV_FOPS) || *file.cred_user_ns() != *fc.user_ns() {
             return Err(EINVAL);
         }
-
-        let msg = c_str!(
-            "mounting is not implemented yet in rust_fuse (it needs FUSE_INIT and the request engine)"
-        );
-        fc.error(msg);
-        if fc.has_user_log() {
-            // `error()` went to the user's log only: the kernel log gets it too.
-            pr_err!("{}\n", msg);
+        if sb.flags() & u64::from(local::SB_MANDLOCK as u32) != 0 {
+            return Err(EINVAL);
         }
-        Err(enosys())
+        let mut iflags = bindings::SB_I_IMA_UNVERIFIABLE_SIGNATURE | bindings::SB_I_NOIDMAP;
+        if !sb.is_init_user_ns() {
+            iflags |= bindings::SB_I_UNTRUSTED_MOUNTER;
+        }
+        sb.set_params(&SuperParams {
+            magic: proto::SUPER_MAGIC,
+            maxbytes: local::MAX_LFS_FILESIZE,
+            blocksize_bits: PAGE_SHIFT as u8,
+            time_gran: 1,
+            set_flags: local::SB_POSIXACL as u32,
+            clear_flags: (local::SB_NOSEC | local::SB_I_VERSION) as u32,
+            set_iflags: iflags,
+        });
+        sb.set_subtype(opts.subtype.take());
+        sb.setup_bdi()?;
+        let conn = Conn::new(fc.user_ns(), params)?;
+        Ok(Arc::new(
+            FuseMount {
+                conn,
+                sb: SbSlot::new()?,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn root_inode(_opts: &mut Self::Context, sb: &SuperBlock<Self>) -> Result<ARef<Inode>> {
+        // The C module's `fuse_get_root_inode()`: mode from `rootmode`, inode number 1.
+        let conn = &sb.data().conn;
+        let mut attr = crate::bindings::fuse_attr::default();
+        attr.mode = conn.mount.rootmode;
+        attr.ino = proto::ROOT_ID;
+        attr.nlink = 1;
+        let evict = inode::evict_ctr(conn);
+        inode::iget(sb, proto::ROOT_ID, 0, &attr, 0, 0, evict)
+    }
+
+    fn activate(opts: &mut Self::Context, sb: &SuperBlock<Self>) -> Result {
+        let file = opts.file.as_ref().ok_or(EINVAL)?;
+        let dev = file.data(&FUSE_DEV_FOPS).ok_or(EINVAL)?;
+        let m = sb.data();
+        // A `/dev/fuse` file serves one mount (EINVAL if it is attached already).
+        dev.attach(&m.conn)?;
+        // SAFETY: `kill_sb` clears the slot before the super block goes away.
+        unsafe { m.sb.set(sb) };
+        init::send(&m.conn, m.sb.clone(), sb.ra_pages());
+        Ok(())
+    }
+
+    fn init_inode_data() -> impl PinInit<FuseInode, Error> {
+        FuseInode::new()
+    }
+
+    fn kill_sb(sb: &SuperBlock<Self>) {
+        // The C module's `fuse_sb_destroy()`: abort the connection and wait for requests in
+        // flight, so that nothing uses the super block after this.
+        let m = sb.data();
+        m.conn.abort(false);
+        m.conn.wait_idle();
+        m.sb.clear();
+    }
+
+    fn statfs(dentry: &Dentry<Self>, buf: &mut Kstatfs) -> Result {
+        dir::statfs(dentry, buf)
+    }
+
+    fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result {
+        let conn = &sb.data().conn;
+        let p = &conn.mount;
+        let s = CString::try_from_fmt(fmt!(
+            ",user_id={},group_id={}",
+            conn.user_ns.uid_munged(p.user_id),
+            conn.user_ns.gid_munged(p.group_id)
+        ))?;
+        seq.puts(&s);
+        if p.default_permissions {
+            seq.puts(c_str!(",default_permissions"));
+        }
+        if p.allow_other {
+            seq.puts(c_str!(",allow_other"));
+        }
+        if p.max_read != u32::MAX {
+            seq.puts(&CString::try_from_fmt(fmt!(",max_read={}", p.max_read))?);
+        }
+        Ok(())
+    }
+
+    fn umount_begin(sb: &SuperBlock<Self>) {
+        sb.data().conn.abort(false);
+    }
+
+    fn evict_inode(inode: &Inode) {
+        inode::evict(inode);
+    }
+
+    fn lookup(dir: &Inode, dentry: &Dentry<Self>, flags: u32) -> Result<Option<ARef<Dentry<Self>>>> {
+        dir::lookup(dir, dentry, flags)
+    }
+
+    fn getattr(inode: &Inode, stat: &mut Kstat, request_mask: u32, flags: u32) -> Result {
+        dir::getattr(inode, stat, request_mask, flags)
+    }
+
+    fn permission(inode: &Inode, mask: i32) -> Result {
+        dir::permission(inode, mask)
+    }
+
+    fn get_link(dentry: Option<&Dentry<Self>>, inode: &Inode) -> Result<KVec<u8>> {
+        dir::get_link(dentry, inode)
+    }
+
+    fn revalidate(dentry: &Dentry<Self>, flags: u32) -> Result<bool> {
+        dir::revalidate(dentry, flags)
+    }
+
+    fn open(inode: &Inode, f: &File) -> Result<Arc<file::FuseFile>> {
+        file::open(inode, f)
+    }
+
+    fn release(inode: &Inode, data: Arc<file::FuseFile>, f: &File) {
+        file::release(inode, data, f)
+    }
+
+    fn flush(data: ArcBorrow<'_, file::FuseFile>, f: &File) -> Result {
+        file::flush(&data, f)
+    }
+
+    fn read_iter(data: ArcBorrow<'_, file::FuseFile>, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usize> {
+        file::read_iter(&data, iocb, to)
+    }
+
+    fn llseek(f: &File, offset: i64, whence: i32) -> Result<i64> {
+        file::llseek(f, offset, whence)
+    }
+
+    fn readdir(data: ArcBorrow<'_, file::FuseFile>, f: &File, ctx: &mut DirEmitter) -> Result {
+        readdir::readdir(&data, f, ctx)
+    }
+
+    fn read_folio(f: Option<&File>, folio: LockedFolio) -> Result {
+        file::read_folio(f, folio)
+    }
+
+    fn readahead(rac: &mut Readahead<'_>) {
+        file::readahead(rac)
     }
 }

@@ -7,9 +7,10 @@
 
 use crate::kernel_ext::{
     cred::{Kgid, Kuid},
+    file::File,
     fs_context::{FsContext, FsParameter, ParamSpec, ParamString, ParamTable, Params},
 };
-use kernel::{bindings, c_str, prelude::*};
+use kernel::{bindings, c_str, prelude::*, types::ARef};
 
 const OPT_SOURCE: u8 = 0;
 const OPT_SUBTYPE: u8 = 1;
@@ -63,6 +64,8 @@ pub(crate) struct MountOptions {
     pub(crate) is_bdev: bool,
     /// The subtype (`fuse.<subtype>` in `/proc/mounts`).
     pub(crate) subtype: Option<ParamString>,
+    /// The `/dev/fuse` file of `fd`, held while the mount is being set up.
+    pub(crate) file: Option<ARef<File>>,
 }
 
 impl MountOptions {
@@ -79,6 +82,7 @@ impl MountOptions {
             blksize: DEFAULT_BLKSIZE,
             is_bdev,
             subtype: None,
+            file: None,
         }
     }
 
@@ -167,4 +171,36 @@ fn valid_file_type(mode: u32) -> bool {
             | bindings::S_IFIFO
             | bindings::S_IFSOCK
     )
+}
+
+/// The options of a mounted connection, checked and completed (kept by the [`Conn`]).
+///
+/// [`Conn`]: super::conn::Conn
+pub(crate) struct MountParams {
+    /// The root's file mode.
+    pub(crate) rootmode: u32,
+    /// The owner of the mount.
+    pub(crate) user_id: Kuid,
+    /// The group of the mount.
+    pub(crate) group_id: Kgid,
+    /// The kernel checks permissions.
+    pub(crate) default_permissions: bool,
+    /// Others may access the mount.
+    pub(crate) allow_other: bool,
+    /// The largest READ, at least 4096; `u32::MAX` when not limited.
+    pub(crate) max_read: u32,
+}
+
+impl MountOptions {
+    /// The parameters of a mount from complete options (see [`MountOptions::complete`]).
+    pub(crate) fn params(&self) -> Option<MountParams> {
+        Some(MountParams {
+            rootmode: self.rootmode?,
+            user_id: self.user_id?,
+            group_id: self.group_id?,
+            default_permissions: self.default_permissions,
+            allow_other: self.allow_other,
+            max_read: self.max_read.max(4096),
+        })
+    }
 }

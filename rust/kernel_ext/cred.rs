@@ -30,8 +30,20 @@ impl UserNamespace {
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    fn as_raw(&self) -> *mut bindings::user_namespace {
+    pub(crate) fn as_raw(&self) -> *mut bindings::user_namespace {
         self.0.get()
+    }
+
+    /// `uid` as seen in this namespace, or the overflow uid (`from_kuid_munged()`).
+    pub(crate) fn uid_munged(&self, uid: Kuid) -> u32 {
+        // SAFETY: `self` is live; the function only reads the id map.
+        unsafe { bindings::from_kuid_munged(self.as_raw(), uid.0) }
+    }
+
+    /// `gid` as seen in this namespace, or the overflow gid (`from_kgid_munged()`).
+    pub(crate) fn gid_munged(&self, gid: Kgid) -> u32 {
+        // SAFETY: As in `uid_munged`.
+        unsafe { bindings::from_kgid_munged(self.as_raw(), gid.0) }
     }
 
     /// Whether `uid` can be represented in this namespace (`kuid_has_mapping()`).
@@ -61,3 +73,55 @@ pub(crate) struct Kuid(pub(super) bindings::kuid_t);
 /// A kernel group id (`kgid_t`): a gid mapped into the initial user namespace.
 #[derive(Clone, Copy)]
 pub(crate) struct Kgid(pub(super) bindings::kgid_t);
+
+impl Kuid {
+    /// The raw `kuid_t`.
+    pub(crate) fn raw(self) -> bindings::kuid_t {
+        self.0
+    }
+}
+
+impl Kgid {
+    /// The raw `kgid_t`.
+    pub(crate) fn raw(self) -> bindings::kgid_t {
+        self.0
+    }
+}
+
+/// A counted reference on a user namespace (`get_user_ns()`/`put_user_ns()`).
+///
+/// # Invariants
+///
+/// `0` holds one reference on a live user namespace.
+pub(crate) struct UserNamespaceRef(core::ptr::NonNull<bindings::user_namespace>);
+
+// SAFETY: A reference may be used and dropped on any thread.
+unsafe impl Send for UserNamespaceRef {}
+// SAFETY: Only shared, read-only access is given out.
+unsafe impl Sync for UserNamespaceRef {}
+
+impl UserNamespaceRef {
+    /// Takes a reference on `ns`.
+    pub(crate) fn new(ns: &UserNamespace) -> Self {
+        // SAFETY: `ns` is live; `get_user_ns()` takes a reference and returns `ns`.
+        unsafe { local::rust_fuse_get_user_ns(ns.as_raw()) };
+        // INVARIANT: We took one reference on `ns` above.
+        Self(core::ptr::NonNull::from(ns).cast())
+    }
+}
+
+impl core::ops::Deref for UserNamespaceRef {
+    type Target = UserNamespace;
+
+    fn deref(&self) -> &UserNamespace {
+        // SAFETY: We hold a reference (type invariant), so the namespace lives as long as `self`.
+        unsafe { UserNamespace::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for UserNamespaceRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (type invariant).
+        unsafe { local::rust_fuse_put_user_ns(self.0.as_ptr()) };
+    }
+}

@@ -7,7 +7,7 @@
 //! [`FileOperationsTable`] is the C table for one implementation; it lives in a `static` so
 //! that the VFS can compare `file->f_op` with it and pin the owning module.
 
-use super::cred::UserNamespace;
+use super::{cred::UserNamespace, iov_iter::IovIter};
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     bindings,
@@ -57,8 +57,32 @@ impl File {
         unsafe { &*ptr.cast::<File>() }
     }
 
-    fn as_raw(&self) -> *mut bindings::file {
+    pub(crate) fn as_raw(&self) -> *mut bindings::file {
         self.0.get()
+    }
+
+    /// The file's open flags (`O_*`).
+    pub(crate) fn flags(&self) -> u32 {
+        // SAFETY: `f_flags` is set at open; later changes (fcntl) are word-sized stores.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).f_flags)) }
+    }
+
+    /// The inode the file is open on (`file_inode()`).
+    pub(crate) fn inode<T: super::fs_type::FileSystem>(&self) -> &super::inode::Inode<T> {
+        // SAFETY: Only called on files of `T` (the caller's file system); `f_inode` is set at
+        // open and the file holds a reference on it.
+        unsafe { super::inode::Inode::from_raw((*self.as_raw()).f_inode) }
+    }
+
+    /// Seeks as the page cache does (`generic_file_llseek()`).
+    pub(crate) fn generic_llseek(&self, offset: i64, whence: i32) -> Result<i64> {
+        // SAFETY: The file is live for the call.
+        let pos = unsafe { bindings::generic_file_llseek(self.as_raw(), offset, whence) };
+        if pos < 0 {
+            Err(Error::from_errno(pos as i32))
+        } else {
+            Ok(pos)
+        }
     }
 
     /// Takes a reference on the file that descriptor `fd` of the current task refers to.
@@ -99,13 +123,105 @@ impl File {
     }
 }
 
-/// An I/O vector iterator (`struct iov_iter`) of a `read_iter` or `write_iter` call.
-#[repr(transparent)]
-pub(crate) struct IovIter(Opaque<bindings::iov_iter>);
-
 /// The poll table (`struct poll_table_struct`) of a `poll` call.
 #[repr(transparent)]
 pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
+
+impl PollTable {
+    pub(crate) fn as_raw(&self) -> *mut bindings::poll_table_struct {
+        self.0.get()
+    }
+}
+
+/// An I/O control block (`struct kiocb`) of a `read_iter`/`write_iter` call on a file.
+///
+/// # Invariants
+///
+/// Instances are only handed out as unique references to a live kiocb during the call.
+#[repr(transparent)]
+pub(crate) struct Kiocb(Opaque<bindings::kiocb>);
+
+impl Kiocb {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live kiocb used only by the caller during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::kiocb) -> &'a mut Kiocb {
+        // SAFETY: Transparent wrapper; the caller guarantees validity and uniqueness.
+        unsafe { &mut *ptr.cast::<Kiocb>() }
+    }
+
+    /// The file.
+    pub(crate) fn file(&self) -> &File {
+        // SAFETY: A kiocb's file is open for the call.
+        unsafe { File::from_raw((*self.0.get()).ki_filp) }
+    }
+
+    /// The file position of the I/O.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The kiocb is ours for the call.
+        unsafe { (*self.0.get()).ki_pos }
+    }
+
+    /// Moves the file position.
+    pub(crate) fn set_pos(&mut self, pos: i64) {
+        // SAFETY: The kiocb is ours for the call.
+        unsafe { (*self.0.get()).ki_pos = pos };
+    }
+
+    /// Reads through the page cache (`generic_file_read_iter()`).
+    pub(crate) fn generic_read(&mut self, to: &mut IovIter) -> Result<usize> {
+        // SAFETY: Both are live and ours for the call; the file's mapping has `read_folio`.
+        let n = unsafe { bindings::generic_file_read_iter(self.0.get(), to.as_raw()) };
+        if n < 0 {
+            Err(Error::from_errno(n as i32))
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+/// The iteration state of a `readdir` (`struct dir_context`).
+///
+/// # Invariants
+///
+/// Instances are only handed out as unique references to a live context during the call.
+#[repr(transparent)]
+pub(crate) struct DirEmitter(Opaque<bindings::dir_context>);
+
+impl DirEmitter {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live context used only by the caller during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dir_context) -> &'a mut DirEmitter {
+        // SAFETY: Transparent wrapper; the caller guarantees validity and uniqueness.
+        unsafe { &mut *ptr.cast::<DirEmitter>() }
+    }
+
+    /// The directory position to continue from.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The context is ours for the call.
+        unsafe { (*self.0.get()).pos }
+    }
+
+    /// Sets the directory position (the cookie of the next entry).
+    pub(crate) fn set_pos(&mut self, pos: i64) {
+        // SAFETY: The context is ours for the call.
+        unsafe { (*self.0.get()).pos = pos };
+    }
+
+    /// Emits one entry; `false` when the caller's buffer is full (`dir_emit()`).
+    pub(crate) fn emit(&mut self, name: &[u8], ino: u64, dtype: u32) -> bool {
+        let Ok(len) = i32::try_from(name.len()) else {
+            return false;
+        };
+        // SAFETY: The context is ours; `name` is valid for `len` bytes.
+        unsafe { crate::bindings::rust_fuse_dir_emit(self.0.get(), name.as_ptr(), len, ino, dtype) }
+    }
+}
 
 /// The operations of one kind of file.
 ///
@@ -115,6 +231,10 @@ pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
 pub(crate) trait FileOperations: Sized + Sync + 'static {
     /// The per-file state, kept in `file->private_data`.
     type Data: ForeignOwnable + Send + Sync;
+
+    /// Whether `splice(2)` works, through `read_iter` and `write_iter` with kernel buffers
+    /// (`copy_splice_read()`, `iter_file_splice_write()`).
+    const SPLICE: bool = false;
 
     /// Called when the file is opened; returns its per-file state.
     fn open(file: &File) -> Result<Self::Data>;
@@ -188,6 +308,10 @@ impl<T: FileOperations> FileOperationsTable<T> {
         }
         if T::HAS_WRITE_ITER {
             ops.write_iter = Some(write_iter_callback::<T>);
+        }
+        if T::SPLICE {
+            ops.splice_read = Some(bindings::copy_splice_read);
+            ops.splice_write = Some(bindings::iter_file_splice_write);
         }
         if T::HAS_POLL {
             ops.poll = Some(poll_callback::<T>);
@@ -285,7 +409,7 @@ unsafe fn rw_iter<T: FileOperations>(
             (
                 borrow_data::<T>(file),
                 File::from_raw(file),
-                &mut *iter.cast::<IovIter>(),
+                IovIter::from_raw(iter),
             )
         };
         let n = op(data, f, iter)?;

@@ -38,7 +38,7 @@ impl FsContext {
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    fn as_raw(&self) -> *mut local::fs_context {
+    pub(crate) fn as_raw(&self) -> *mut local::fs_context {
         self.0.get()
     }
 
@@ -183,7 +183,7 @@ unsafe impl Sync for ParamString {}
 
 impl ParamString {
     /// Gives up ownership: the caller must `kfree()` the pointer.
-    fn into_raw(self) -> *const c_char {
+    pub(crate) fn into_raw(self) -> *const c_char {
         let p = self.0.as_ptr();
         core::mem::forget(self);
         p

@@ -8,24 +8,47 @@
 //! in `fc->fs_private` until the VFS frees the context.
 
 use super::{
+    address_space::{LockedFolio, Readahead},
+    dentry::Dentry,
+    file::{DirEmitter, File, Kiocb},
     fs_context::{FsContext, FsParameter, Params},
+    inode::{Inode, InodeCache},
+    iov_iter::IovIter,
+    kstat::{Kstat, Kstatfs},
     registration::RegistrationFlag,
+    seq_file::SeqFile,
+    super_block::{NewSuperBlock, SuperBlock},
 };
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit};
 use kernel::{
     bindings,
-    error::{from_result, to_result},
+    error::{code::*, from_result, to_result},
     ffi::{c_int, c_void},
+    init::PinInit,
     prelude::*,
     str::CStr,
-    types::{ForeignOwnable, Opaque},
+    types::{ARef, ForeignOwnable, Opaque},
 };
 
 /// A file system type mounted through the fs_context API.
-pub(crate) trait FileSystem: Sized + Sync + 'static {
+///
+/// Besides mounting, the trait carries the callbacks of the type's super blocks, inodes,
+/// dentries, files and page cache, each with a default for what the file system leaves out
+/// (`#[vtable]` records which ones it implements, so that the C tables leave the others NULL).
+#[vtable]
+pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// The state of one mount attempt: the parsed parameters.
     type Context: Send;
+
+    /// The state of one super block, kept in `sb->s_fs_info`.
+    type Data: ForeignOwnable + Send + Sync;
+
+    /// The state of one inode, allocated with it in the type's inode cache.
+    type InodeData: Send + Sync;
+
+    /// The state of one open file or directory, kept in `file->private_data`.
+    type FileData: ForeignOwnable + Send + Sync;
 
     /// The type's name, as in `mount -t NAME` and `/proc/filesystems`.
     const NAME: &'static CStr;
@@ -43,13 +66,193 @@ pub(crate) trait FileSystem: Sized + Sync + 'static {
     fn parse_param(fc: &FsContext, ctx: &mut Self::Context, param: &FsParameter) -> Result;
 
     /// Creates or finds the super block and sets the mount's root
-    /// (`fs_context_operations.get_tree`).
+    /// (`fs_context_operations.get_tree`); usually through [`get_tree_nodev`].
     fn get_tree(fc: &FsContext, ctx: &mut Self::Context) -> Result;
+
+    /// First step of filling a new super block: set its parameters and create its state.
+    fn fill_super(
+        fc: &FsContext,
+        ctx: &mut Self::Context,
+        sb: &NewSuperBlock<Self>,
+    ) -> Result<Self::Data> {
+        let _ = (fc, ctx, sb);
+        Err(ENOSYS)
+    }
+
+    /// Second step: with the state in place, creates the root inode.
+    fn root_inode(ctx: &mut Self::Context, sb: &SuperBlock<Self>) -> Result<ARef<Inode<Self>>> {
+        let _ = (ctx, sb);
+        Err(ENOSYS)
+    }
+
+    /// Last step, before the root is published: may still fail (the root is then dropped).
+    fn activate(ctx: &mut Self::Context, sb: &SuperBlock<Self>) -> Result {
+        let _ = (ctx, sb);
+        Ok(())
+    }
+
+    /// Initialises a new inode's state (`super_operations.alloc_inode`).
+    fn init_inode_data() -> impl PinInit<Self::InodeData, Error>;
+
+    /// Called when a super block whose state was created goes away, before its inodes are
+    /// evicted (`kill_sb`, before `kill_anon_super()`).
+    fn kill_sb(sb: &SuperBlock<Self>) {
+        let _ = sb;
+    }
+
+    /// `statfs(2)` on a path whose dentry is `dentry` (`super_operations.statfs`).
+    fn statfs(dentry: &Dentry<Self>, buf: &mut Kstatfs) -> Result {
+        let _ = (dentry, buf);
+        Err(ENOSYS)
+    }
+
+    /// Appends the mount options to `/proc/mounts` (`super_operations.show_options`).
+    fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result {
+        let _ = (sb, seq);
+        Ok(())
+    }
+
+    /// `umount -f` (`super_operations.umount_begin`).
+    fn umount_begin(sb: &SuperBlock<Self>) {
+        let _ = sb;
+    }
+
+    /// An inode leaves the cache, after its pages and state were cleared
+    /// (`super_operations.evict_inode`).
+    fn evict_inode(inode: &Inode<Self>) {
+        let _ = inode;
+    }
+
+    /// Looks `dentry` up in `dir` (`inode_operations.lookup`).
+    ///
+    /// Returns the dentry to use instead of `dentry`, if any (see [`Dentry::splice_alias`]).
+    fn lookup(
+        dir: &Inode<Self>,
+        dentry: &Dentry<Self>,
+        flags: u32,
+    ) -> Result<Option<ARef<Dentry<Self>>>> {
+        let _ = (dir, dentry, flags);
+        Err(ENOSYS)
+    }
+
+    /// `stat(2)` and `statx(2)` (`inode_operations.getattr`).
+    fn getattr(inode: &Inode<Self>, stat: &mut Kstat, request_mask: u32, flags: u32) -> Result {
+        let _ = (inode, stat, request_mask, flags);
+        Err(ENOSYS)
+    }
+
+    /// Permission check for `mask` (`MAY_*`) (`inode_operations.permission`).
+    fn permission(inode: &Inode<Self>, mask: i32) -> Result {
+        let _ = (inode, mask);
+        Err(ENOSYS)
+    }
+
+    /// Reads a symbolic link's target (`inode_operations.get_link`); `dentry` is `None` in an
+    /// RCU walk, where sleeping is not allowed.
+    fn get_link(dentry: Option<&Dentry<Self>>, inode: &Inode<Self>) -> Result<KVec<u8>> {
+        let _ = (dentry, inode);
+        Err(ENOSYS)
+    }
+
+    /// Whether a cached dentry is still valid (`dentry_operations.d_revalidate`).
+    fn revalidate(dentry: &Dentry<Self>, flags: u32) -> Result<bool> {
+        let _ = (dentry, flags);
+        Ok(true)
+    }
+
+    /// Opens a file or directory (`file_operations.open`).
+    fn open(inode: &Inode<Self>, file: &File) -> Result<Self::FileData> {
+        let _ = (inode, file);
+        Err(ENOSYS)
+    }
+
+    /// The last reference to an open file is gone (`file_operations.release`).
+    fn release(inode: &Inode<Self>, data: Self::FileData, file: &File) {
+        let _ = (inode, data, file);
+    }
+
+    /// `close(2)` of one descriptor (`file_operations.flush`).
+    fn flush(data: <Self::FileData as ForeignOwnable>::Borrowed<'_>, file: &File) -> Result {
+        let _ = (data, file);
+        Ok(())
+    }
+
+    /// Reads a regular file (`file_operations.read_iter`).
+    fn read_iter(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        iocb: &mut Kiocb,
+        to: &mut IovIter,
+    ) -> Result<usize> {
+        let _ = (data, iocb, to);
+        Err(EINVAL)
+    }
+
+    /// Seeks in a regular file (`file_operations.llseek`).
+    fn llseek(file: &File, offset: i64, whence: i32) -> Result<i64> {
+        file.generic_llseek(offset, whence)
+    }
+
+    /// Lists a directory (`file_operations.iterate_shared`).
+    fn readdir(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        ctx: &mut DirEmitter,
+    ) -> Result {
+        let _ = (data, file, ctx);
+        Err(ENOTDIR)
+    }
+
+    /// Fills a locked folio of a regular file (`address_space_operations.read_folio`).
+    fn read_folio(file: Option<&File>, folio: LockedFolio) -> Result {
+        let _ = file;
+        folio.end_read(false);
+        Err(EIO)
+    }
+
+    /// Starts reading the folios of a readahead window (`address_space_operations.readahead`).
+    fn readahead(rac: &mut Readahead<'_>) {
+        let _ = rac;
+    }
+}
+
+/// Mounts a new super block that no device backs (`get_tree_nodev()`): [`FileSystem::fill_super`],
+/// then [`FileSystem::root_inode`] and [`FileSystem::activate`].
+pub(crate) fn get_tree_nodev<T: FileSystem>(fc: &FsContext) -> Result {
+    // SAFETY: `fc` is a live context of `T` during its `get_tree` operation (the only caller
+    // of this function is `T::get_tree`); the callback is `T`'s.
+    to_result(unsafe { local::get_tree_nodev(fc.as_raw(), Some(fill_super_callback::<T>)) })
+}
+
+/// The `fill_super` callback of `get_tree_nodev()` for `T`.
+///
+/// # Safety
+///
+/// Called by `get_tree_nodev()` with a new, locked super block of `T` and the live context of
+/// `T` whose `get_tree` is running.
+unsafe extern "C" fn fill_super_callback<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut local::fs_context,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As guaranteed by the caller; the context's state is not borrowed elsewhere
+        // while `get_tree` runs (it handed the context to `get_tree_nodev()`).
+        let (ctx, fc) = unsafe { (context_state::<T>(fc), FsContext::from_raw(fc)) };
+        // SAFETY: A new super block of `T` that `get_tree_nodev()` gives us to fill.
+        unsafe { super::super_block::fill_super::<T>(sb, fc, ctx) }?;
+        Ok(0)
+    })
 }
 
 /// The C description of the [`FileSystem`] `T`; build it in a `static` with [`fs_type!`].
+///
+/// # Invariants
+///
+/// `fs` is the first field, so a `file_system_type` pointer of `T`'s type is a pointer to the
+/// `FsType<T>` (used to find `cache` from a super block).
+#[repr(C)]
 pub(crate) struct FsType<T> {
     fs: Opaque<bindings::file_system_type>,
+    cache: InodeCache,
     registered: RegistrationFlag,
     _t: PhantomData<T>,
 }
@@ -61,7 +264,8 @@ unsafe impl<T> Sync for FsType<T> {}
 impl<T: FileSystem> FsType<T> {
     /// Describes `T`; use [`fs_type!`], which passes this module as `owner`.
     ///
-    /// `kill_sb` is `kill_anon_super()`, what the super blocks of `get_tree_nodev()` need.
+    /// `kill_sb` calls [`FileSystem::kill_sb`], then `kill_anon_super()` (what the super blocks
+    /// of `get_tree_nodev()` need), then drops the super block's state.
     ///
     /// # Safety
     ///
@@ -74,26 +278,41 @@ impl<T: FileSystem> FsType<T> {
         fs.fs_flags = T::FLAGS as c_int;
         fs.init_fs_context = Some(init_fs_context_callback::<T>);
         fs.parameters = T::PARAMS.as_kernel_ptr();
-        fs.kill_sb = Some(bindings::kill_anon_super);
+        fs.kill_sb = Some(super::super_block::kill_sb_callback::<T>);
         fs.owner = owner;
         Self {
             fs: Opaque::new(fs),
+            cache: InodeCache::new(),
             registered: RegistrationFlag::new(),
             _t: PhantomData,
         }
     }
 
-    /// Registers the type; fails with `EBUSY` if a type of the same name is registered.
+    /// Creates the type's inode cache and registers the type; fails with `EBUSY` if a type of
+    /// the same name is registered.
     pub(crate) fn register(&'static self) -> Result<FsRegistration> {
         self.registered.register(|| {
+            self.cache.create::<T>(T::NAME)?;
             // SAFETY: `fs` is static, fully initialised and not registered (the flag); it stays
             // valid until `unregister_filesystem()` in `FsRegistration::drop`.
             to_result(unsafe { bindings::register_filesystem(self.fs.get()) })
+                .inspect_err(|_| self.cache.destroy())
         })?;
         Ok(FsRegistration {
             fs: self.fs.get(),
+            cache: &self.cache,
             registered: &self.registered,
         })
+    }
+
+    /// The type's inode cache.
+    ///
+    /// # Safety
+    ///
+    /// `fs` must be the `file_system_type` of an `FsType<T>`.
+    pub(crate) unsafe fn cache_of(fs: *mut bindings::file_system_type) -> &'static InodeCache {
+        // SAFETY: By the type invariant `fs` is the first field of a static `FsType<T>`.
+        unsafe { &(*fs.cast::<FsType<T>>()).cache }
     }
 }
 
@@ -110,6 +329,7 @@ pub(crate) use fs_type;
 /// A registered [`FsType`]; dropping it unregisters the type.
 pub(crate) struct FsRegistration {
     fs: *mut bindings::file_system_type,
+    cache: &'static InodeCache,
     registered: &'static RegistrationFlag,
 }
 
@@ -124,6 +344,7 @@ impl Drop for FsRegistration {
         // cannot be unloading while a super block of this type exists (each holds a module
         // reference through `owner`), so nothing uses the type after this.
         unsafe { bindings::unregister_filesystem(self.fs) };
+        self.cache.destroy();
         self.registered.unregistered();
     }
 }
@@ -148,7 +369,7 @@ impl<T: FileSystem> ContextOps<T> {
 ///
 /// `fc` must be a live context of `T` set up by `init_fs_context_callback`, during one of its
 /// (serialised) operations, and the state must not be borrowed elsewhere meanwhile.
-unsafe fn context_state<'a, T: FileSystem>(fc: *mut local::fs_context) -> &'a mut T::Context {
+pub(crate) unsafe fn context_state<'a, T: FileSystem>(fc: *mut local::fs_context) -> &'a mut T::Context {
     // SAFETY: `fs_private` holds a `KBox<T::Context>` from `into_foreign()` (caller's
     // guarantee); operations on a context are serialised, so this is the only borrow.
     unsafe { &mut *(*fc).fs_private.cast::<T::Context>() }

@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The connection (the C module's `struct fuse_conn` with its `fuse_iqueue`, `fuse_pqueue`s
+//! and background queue): how requests are queued, handed to readers, answered and aborted.
+//!
+//! Lock order: the device list, then the connection state, then a processing queue, then the
+//! input queue, then a request's own lock. No lock is held while copying to or from user
+//! memory, and no allocation happens under a spinlock: tree nodes are reserved first.
+
+use super::{
+    mount_opts::MountParams,
+    proto::{self, Wire},
+    request::{Args, Creds, Phase, Reply, Request, RequestEnd},
+};
+use crate::kernel_ext::{
+    cred::UserNamespaceRef,
+    error::{econnaborted, enotconn},
+    task::{self, PidNamespace},
+    wait::{fatal_signal_pending, wait_queue, WaitMode, WaitQueue},
+};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use kernel::{
+    new_mutex, new_spinlock,
+    prelude::*,
+    rbtree::{RBTree, RBTreeNodeReservation},
+    sync::{Arc, Mutex, SpinLock},
+};
+
+/// The default `max_background` (`FUSE_DEFAULT_MAX_BACKGROUND`).
+const DEFAULT_MAX_BACKGROUND: u32 = 12;
+/// The default `congestion_threshold` (3/4 of the default `max_background`).
+const DEFAULT_CONGESTION_THRESHOLD: u32 = DEFAULT_MAX_BACKGROUND * 3 / 4;
+/// The default request size in pages (`FUSE_DEFAULT_MAX_PAGES_PER_REQ`).
+const DEFAULT_MAX_PAGES: u32 = 32;
+/// The upper limit of `max_pages` (`FUSE_MAX_MAX_PAGES`).
+pub(crate) const MAX_MAX_PAGES: u32 = 256;
+
+/// A node reservation for one request in a queue.
+type Slot = RBTreeNodeReservation<u64, Arc<Request>>;
+
+/// One queued FORGET: node id and lookup count.
+#[derive(Clone, Copy)]
+pub(crate) struct Forget {
+    pub(crate) nodeid: u64,
+    pub(crate) nlookup: u64,
+}
+
+/// A reserved slot in the forget queue, taken before the inode needs it.
+pub(crate) type ForgetSlot = RBTreeNodeReservation<u64, Forget>;
+
+/// The input queue: what readers of `/dev/fuse` take, in order.
+struct InputQueue {
+    connected: bool,
+    next_unique: u64,
+    pending: RBTree<u64, Arc<Request>>,
+    interrupts: RBTree<u64, Arc<Request>>,
+    forgets: RBTree<u64, Forget>,
+    next_forget: u64,
+    /// How many forgets may still go before a pending request (C's `forget_batch`).
+    forget_batch: i32,
+}
+
+impl InputQueue {
+    fn has_work(&self) -> bool {
+        !self.pending.is_empty() || !self.interrupts.is_empty() || !self.forgets.is_empty()
+    }
+}
+
+/// What a reader took from the input queue.
+pub(crate) enum Taken {
+    /// The connection is gone: `ENODEV`, or `ECONNABORTED` after an abort with ABORT_ERROR.
+    Disconnected(bool),
+    /// A FUSE_INTERRUPT for this request.
+    Interrupt(Arc<Request>),
+    /// One FORGET, or several as a BATCH_FORGET.
+    Forgets(KVec<Forget>),
+    /// A request, and its node to reuse in the processing queue.
+    Request(Arc<Request>, Slot),
+}
+
+/// Limits and flags negotiated by FUSE_INIT (the C module's `fuse_conn` bit fields).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Negotiated {
+    pub(crate) minor: u32,
+    pub(crate) max_write: u32,
+    pub(crate) max_pages: u32,
+    pub(crate) async_read: bool,
+    pub(crate) atomic_o_trunc: bool,
+    pub(crate) do_readdirplus: bool,
+    pub(crate) readdirplus_auto: bool,
+    pub(crate) auto_inval_data: bool,
+    pub(crate) explicit_inval_data: bool,
+    pub(crate) parallel_dirops: bool,
+    pub(crate) abort_err: bool,
+    pub(crate) no_lock: bool,
+    pub(crate) no_flock: bool,
+    pub(crate) big_writes: bool,
+    pub(crate) dont_mask: bool,
+}
+
+/// The connection's state, under its lock.
+struct State {
+    connected: bool,
+    aborted: bool,
+    initialized: bool,
+    conn_error: bool,
+    /// Background requests are at `max_background`: new ones wait.
+    blocked: bool,
+    num_background: u32,
+    active_background: u32,
+    max_background: u32,
+    congestion_threshold: u32,
+    bg_queue: RBTree<u64, Arc<Request>>,
+    next_bg: u64,
+    neg: Negotiated,
+}
+
+/// The processing queue of one attached `/dev/fuse` file: requests the daemon has read and
+/// not answered, by unique id.
+#[pin_data]
+pub(crate) struct ProcessingQueue {
+    #[pin]
+    inner: SpinLock<PqInner>,
+}
+
+struct PqInner {
+    connected: bool,
+    processing: RBTree<u64, Arc<Request>>,
+}
+
+impl ProcessingQueue {
+    fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(ProcessingQueue {
+                inner <- new_spinlock!(PqInner {
+                    connected: true,
+                    processing: RBTree::new(),
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// One FUSE connection: a mount and the `/dev/fuse` files attached to it.
+#[pin_data]
+pub(crate) struct Conn {
+    #[pin]
+    iq: SpinLock<InputQueue>,
+    /// Readers of `/dev/fuse` (exclusive waits) and pollers.
+    #[pin]
+    iq_wait: WaitQueue,
+    #[pin]
+    state: SpinLock<State>,
+    /// Tasks waiting for INIT, for a background slot, or for the last request to end.
+    #[pin]
+    blocked_wait: WaitQueue,
+    #[pin]
+    devices: Mutex<KVec<Arc<ProcessingQueue>>>,
+    /// The daemon answered ENOSYS to an interrupt: stop sending them.
+    no_interrupt: AtomicBool,
+    /// The daemon answered ENOSYS to ACCESS: allow everything (C's `no_access`).
+    no_access: AtomicBool,
+    /// Aborted deliberately with ABORT_ERROR negotiated: readers get `ECONNABORTED`.
+    aborted: AtomicBool,
+    /// The daemon's protocol minor version (0 before INIT).
+    minor: AtomicU32,
+    /// Requests that have not ended (C's `num_waiting`).
+    num_waiting: AtomicU32,
+    /// Stamps attribute updates (C's `attr_version`).
+    pub(crate) attr_version: AtomicU64,
+    /// Counts evictions of linked inodes (C's `evict_ctr`).
+    pub(crate) evict_ctr: AtomicU64,
+    /// The user namespace of the mount; uids and gids are mapped through it.
+    pub(crate) user_ns: UserNamespaceRef,
+    /// The pid namespace of the mounter; pids are shown to the daemon in it.
+    pid_ns: PidNamespace,
+    /// The mount options.
+    pub(crate) mount: MountParams,
+}
+
+impl Conn {
+    /// Creates a connection for a mount with `mount` options in `user_ns`.
+    pub(crate) fn new(
+        user_ns: &crate::kernel_ext::cred::UserNamespace,
+        mount: MountParams,
+    ) -> Result<Arc<Conn>> {
+        let pid_ns = PidNamespace::current().ok_or(EINVAL)?;
+        Arc::pin_init(
+            pin_init!(Conn {
+                iq <- new_spinlock!(InputQueue {
+                    connected: true,
+                    next_unique: 0,
+                    pending: RBTree::new(),
+                    interrupts: RBTree::new(),
+                    forgets: RBTree::new(),
+                    next_forget: 0,
+                    forget_batch: 16,
+                }),
+                iq_wait <- wait_queue!("fuse_iqueue.waitq"),
+                state <- new_spinlock!(State {
+                    connected: true,
+                    aborted: false,
+                    initialized: false,
+                    conn_error: false,
+                    blocked: false,
+                    num_background: 0,
+                    active_background: 0,
+                    max_background: DEFAULT_MAX_BACKGROUND,
+                    congestion_threshold: DEFAULT_CONGESTION_THRESHOLD,
+                    bg_queue: RBTree::new(),
+                    next_bg: 0,
+                    neg: Negotiated {
+                        max_pages: DEFAULT_MAX_PAGES,
+                        max_write: 4096,
+                        ..Negotiated::default()
+                    },
+                }),
+                blocked_wait <- wait_queue!("fuse_conn.blocked_waitq"),
+                devices <- new_mutex!(KVec::new()),
+                no_interrupt: AtomicBool::new(false),
+                no_access: AtomicBool::new(false),
+                aborted: AtomicBool::new(false),
+                minor: AtomicU32::new(0),
+                num_waiting: AtomicU32::new(0),
+                attr_version: AtomicU64::new(1),
+                evict_ctr: AtomicU64::new(1),
+                user_ns: UserNamespaceRef::new(user_ns),
+                pid_ns,
+                mount,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The negotiated limits and flags (defaults before INIT).
+    pub(crate) fn neg(&self) -> Negotiated {
+        self.state.lock().neg
+    }
+
+    /// Whether the connection is still connected.
+    pub(crate) fn connected(&self) -> bool {
+        self.state.lock().connected
+    }
+
+    /// The number of background requests queued or in flight, and the threshold above
+    /// which readahead stops early.
+    pub(crate) fn congestion(&self) -> (u32, u32) {
+        let s = self.state.lock();
+        (s.num_background, s.congestion_threshold)
+    }
+
+    /// Attaches a `/dev/fuse` file: returns its new processing queue.
+    pub(crate) fn attach(&self) -> Result<Arc<ProcessingQueue>> {
+        let pq = ProcessingQueue::new()?;
+        let mut devices = self.devices.lock();
+        devices.push(pq.clone(), GFP_KERNEL)?;
+        if !self.connected() {
+            pq.inner.lock().connected = false;
+        }
+        Ok(pq)
+    }
+
+    /// Detaches a `/dev/fuse` file: its unanswered requests fail with `ECONNABORTED`, and the
+    /// last detach aborts the connection (C's `fuse_dev_release()`).
+    pub(crate) fn detach(&self, pq: &Arc<ProcessingQueue>) {
+        let last = {
+            let mut devices = self.devices.lock();
+            if let Some(i) = devices.iter().position(|d| Arc::ptr_eq(d, pq)) {
+                devices.swap_remove(i);
+            }
+            devices.is_empty()
+        };
+        let to_end = {
+            let mut inner = pq.inner.lock();
+            core::mem::take(&mut inner.processing)
+        };
+        for (_, req) in to_end.iter() {
+            self.end_request(req, econnaborted().to_errno());
+        }
+        drop(to_end);
+        if last {
+            self.abort(false);
+        }
+    }
+
+    /// Aborts the connection (C's `fuse_abort_conn()`): every queued or unanswered request
+    /// ends with `ECONNABORTED`, readers and waiters wake, and later requests fail with
+    /// `ENOTCONN`. `is_abort` marks a deliberate abort (fusectl), which readers see as
+    /// `ECONNABORTED` if the daemon asked for ABORT_ERROR.
+    pub(crate) fn abort(&self, is_abort: bool) {
+        let mut to_end = KVec::<Arc<Request>>::new();
+        let devices = self.devices.lock();
+        // Room for every processing queue, reserved before the spinlocks.
+        let mut trees = match KVec::with_capacity(devices.len(), GFP_KERNEL) {
+            Ok(t) => t,
+            Err(_) => KVec::new(),
+        };
+        let mut st = self.state.lock();
+        if !st.connected {
+            return;
+        }
+        st.connected = false;
+        st.blocked = false;
+        st.aborted = is_abort && st.neg.abort_err;
+        self.aborted.store(st.aborted, Ordering::Release);
+        st.initialized = true;
+        for pq in devices.iter() {
+            let mut inner = pq.inner.lock();
+            inner.connected = false;
+            // Within the reserved capacity this does not allocate. Only if that reservation
+            // failed are the requests left in place; they end when the file is released.
+            if trees.len() < trees.capacity() {
+                let t = core::mem::take(&mut inner.processing);
+                let _ = trees.push(t, GFP_ATOMIC);
+            }
+        }
+        // Background requests waiting for a slot end too.
+        let bg = core::mem::take(&mut st.bg_queue);
+        st.max_background = u32::MAX;
+        let (pending, interrupts, forgets) = {
+            let mut iq = self.iq.lock();
+            iq.connected = false;
+            (
+                core::mem::take(&mut iq.pending),
+                core::mem::take(&mut iq.interrupts),
+                core::mem::take(&mut iq.forgets),
+            )
+        };
+        drop(st);
+        drop(devices);
+        self.iq_wait.wake_all();
+        self.blocked_wait.wake_all();
+        for t in trees.iter().chain(core::iter::once(&pending)).chain(core::iter::once(&bg)) {
+            for (_, req) in t.iter() {
+                if to_end.push(req.clone(), GFP_KERNEL).is_err() {
+                    self.end_request(req, econnaborted().to_errno());
+                }
+            }
+        }
+        for (_, req) in interrupts.iter() {
+            req.clear_intr_slot();
+        }
+        drop((trees, pending, interrupts, forgets, bg));
+        for req in to_end.iter() {
+            self.end_request(req, econnaborted().to_errno());
+        }
+    }
+
+    /// Waits until no request is left (C's `fuse_wait_aborted()`), after an abort.
+    pub(crate) fn wait_idle(&self) {
+        while self.num_waiting.load(Ordering::Acquire) != 0 {
+            // Killable: only a dying unmounter gives up, leaving the last requests to end on
+            // their own (they own their buffers).
+            if self
+                .blocked_wait
+                .wait(WaitMode::Killable, false, || {
+                    (self.num_waiting.load(Ordering::Acquire) == 0).then_some(())
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Records that INIT ended; `neg` is `None` if it failed (C's `conn_error`).
+    pub(crate) fn set_initialized(&self, neg: Option<Negotiated>, limits: Option<(u32, u32)>) {
+        {
+            let mut st = self.state.lock();
+            match neg {
+                Some(n) => {
+                    st.neg = n;
+                    self.minor.store(n.minor, Ordering::Release);
+                }
+                None => st.conn_error = true,
+            }
+            if let Some((max_bg, congestion)) = limits {
+                if max_bg != 0 {
+                    st.max_background = max_bg;
+                }
+                if congestion != 0 {
+                    st.congestion_threshold = congestion;
+                }
+            }
+            st.initialized = true;
+        }
+        self.blocked_wait.wake_all();
+    }
+
+    /// Credentials of the current task for a request.
+    fn creds(&self, args: &Args) -> Result<Creds> {
+        if args.nocreds {
+            return Ok(Creds {
+                uid: 0,
+                gid: 0,
+                pid: 0,
+            });
+        }
+        let uid = task::current_fsuid(&self.user_ns);
+        let gid = task::current_fsgid(&self.user_ns);
+        // An unmapped id cannot be shown to the daemon (C's `fuse_get_req()`).
+        if uid == u32::MAX || gid == u32::MAX {
+            return Err(EOVERFLOW);
+        }
+        Ok(Creds {
+            uid,
+            gid,
+            pid: self.pid_ns.current_pid(),
+        })
+    }
+
+    /// Waits until requests may be sent (C's `fuse_get_req()`): INIT has ended, and for a
+    /// background request a slot is free.
+    fn wait_ready(&self, background: bool) -> Result {
+        let ready = || {
+            let st = self.state.lock();
+            (st.initialized && !(background && st.blocked)).then_some(())
+        };
+        self.blocked_wait
+            .wait(WaitMode::Killable, true, ready)
+            .map_err(|_| EINTR)?;
+        let st = self.state.lock();
+        if !st.connected {
+            return Err(enotconn());
+        }
+        if st.conn_error {
+            return Err(ECONNREFUSED);
+        }
+        Ok(())
+    }
+
+    /// Sends a request and waits for its reply (C's `fuse_simple_request()`).
+    pub(crate) fn send(&self, args: Args) -> Result<Reply> {
+        if !args.force {
+            self.wait_ready(false)?;
+        }
+        let creds = self.creds(&args)?;
+        let req = Request::new(args, creds, None)?;
+        let slot = Slot::new(GFP_KERNEL)?;
+        self.num_waiting.fetch_add(1, Ordering::AcqRel);
+        self.queue(&req, slot);
+        self.wait_answer(&req)?;
+        req.take_reply()
+    }
+
+    /// Sends a request whose result goes to `end` (C's `fuse_simple_background()`); `end`
+    /// is always run, with an error if the request could not be sent.
+    pub(crate) fn send_background(&self, args: Args, end: Arc<dyn RequestEnd>) {
+        let result = (|| -> Result<Arc<Request>> {
+            if !args.force {
+                self.wait_ready(true)?;
+            }
+            let creds = self.creds(&args)?;
+            Request::new(args, creds, Some(end.clone()))
+        })();
+        let req = match result {
+            Ok(req) => req,
+            Err(e) => return end.end(self, Err(e.to_errno())),
+        };
+        let slot = match Slot::new(GFP_KERNEL) {
+            Ok(s) => s,
+            Err(e) => return end.end(self, Err(e.to_errno())),
+        };
+        self.num_waiting.fetch_add(1, Ordering::AcqRel);
+        req.background.store(true, Ordering::Release);
+        let mut st = self.state.lock();
+        if !st.connected {
+            drop(st);
+            self.end_request(&req, enotconn().to_errno());
+            return;
+        }
+        st.num_background += 1;
+        if st.num_background == st.max_background {
+            st.blocked = true;
+        }
+        let key = st.next_bg;
+        st.next_bg += 1;
+        st.bg_queue.insert(slot.into_node(key, req));
+        self.flush_background(&mut st);
+    }
+
+    /// Moves background requests into the input queue while slots are free (C's
+    /// `flush_bg_queue()`).
+    fn flush_background(&self, st: &mut State) {
+        while st.active_background < st.max_background {
+            let Some(cursor) = st.bg_queue.cursor_front() else {
+                break;
+            };
+            let req = cursor.current().1.clone();
+            let (_, node) = cursor.remove_current();
+            st.active_background += 1;
+            self.queue(&req, node.into_reservation());
+        }
+    }
+
+    /// Puts a request in the input queue and wakes a reader (C's `fuse_send_one()`).
+    fn queue(&self, req: &Arc<Request>, slot: Slot) {
+        let mut iq = self.iq.lock();
+        if !iq.connected {
+            drop(iq);
+            self.end_request(req, enotconn().to_errno());
+            return;
+        }
+        iq.next_unique += proto::REQ_ID_STEP;
+        let unique = iq.next_unique;
+        req.set_pending(unique);
+        iq.pending.insert(slot.into_node(unique, req.clone()));
+        drop(iq);
+        self.iq_wait.wake_one();
+    }
+
+    /// Waits for a sent request to end (C's `request_wait_answer()`).
+    ///
+    /// As in C: interruptibly first (a signal queues a FUSE_INTERRUPT once the daemon has the
+    /// request), then killably (a fatal signal dequeues a request still pending, which fails
+    /// with `EINTR`). C then waits uninterruptibly for a request the daemon has; here that
+    /// last wait is killable too, because the request owns its buffers: the waiter leaves
+    /// with `EINTR` and the late reply is dropped with the request.
+    fn wait_answer(&self, req: &Arc<Request>) -> Result {
+        let done = || req.finished().then_some(());
+        if !self.no_interrupt.load(Ordering::Acquire) {
+            if req.waitq.wait(WaitMode::Interruptible, false, done).is_ok() {
+                return Ok(());
+            }
+            if req.mark_interrupted() {
+                self.queue_interrupt(req);
+            }
+        }
+        if !req.force {
+            if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
+                return Ok(());
+            }
+            let mut iq = self.iq.lock();
+            if req.transition(Phase::Pending, Phase::Finished) {
+                iq.pending.remove(&req.unique());
+                drop(iq);
+                self.num_waiting.fetch_sub(1, Ordering::AcqRel);
+                self.blocked_wait.wake_all();
+                return Err(EINTR);
+            }
+        }
+        if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
+            return Ok(());
+        }
+        // A fatal signal while the daemon has the request: leave (see above).
+        let _ = fatal_signal_pending();
+        Err(EINTR)
+    }
+
+    /// Queues a FUSE_INTERRUPT for `req` (C's `queue_interrupt()`).
+    pub(crate) fn queue_interrupt(&self, req: &Arc<Request>) {
+        let Ok(slot) = Slot::new(GFP_KERNEL) else {
+            return;
+        };
+        let mut iq = self.iq.lock();
+        if !iq.connected || !req.take_intr_slot() {
+            return;
+        }
+        let unique = req.unique();
+        iq.interrupts.insert(slot.into_node(unique, req.clone()));
+        drop(iq);
+        self.iq_wait.wake_one();
+    }
+
+    /// Ends a request (C's `fuse_request_end()`): records `error`, releases its background
+    /// slot, and runs its end step or wakes its waiter.
+    pub(crate) fn end_request(&self, req: &Arc<Request>, error: i32) {
+        if !req.finish(error) {
+            return;
+        }
+        if req.clear_intr_slot() {
+            let mut iq = self.iq.lock();
+            iq.interrupts.remove(&req.unique());
+        }
+        if req.background.swap(false, Ordering::AcqRel) {
+            let mut st = self.state.lock();
+            if st.num_background == st.max_background {
+                st.blocked = false;
+            }
+            st.num_background = st.num_background.saturating_sub(1);
+            st.active_background = st.active_background.saturating_sub(1);
+            self.flush_background(&mut st);
+            drop(st);
+            self.blocked_wait.wake_all();
+        }
+        match &req.end {
+            Some(end) => req.with_result(|r| end.end(self, r)),
+            None => req.waitq.wake_all(),
+        }
+        if self.num_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.blocked_wait.wake_all();
+        }
+    }
+
+    /// Reserves a slot for a later [`Conn::queue_forget`] (C's `fuse_alloc_forget()`).
+    pub(crate) fn forget_slot() -> Result<ForgetSlot> {
+        Ok(ForgetSlot::new(GFP_KERNEL)?)
+    }
+
+    /// Queues a FORGET of `nlookup` lookups of `nodeid` (C's `fuse_queue_forget()`).
+    pub(crate) fn queue_forget(&self, slot: ForgetSlot, nodeid: u64, nlookup: u64) {
+        let mut iq = self.iq.lock();
+        if !iq.connected {
+            return;
+        }
+        let key = iq.next_forget;
+        iq.next_forget += 1;
+        iq.forgets.insert(slot.into_node(key, Forget { nodeid, nlookup }));
+        drop(iq);
+        self.iq_wait.wake_one();
+    }
+
+    /// Takes the next thing for a reader of `nbytes` (C's `fuse_dev_do_read()` order:
+    /// interrupts, then forgets, then requests), waiting unless `nonblock`.
+    pub(crate) fn take_for_reader(&self, nbytes: usize, nonblock: bool) -> Result<Taken> {
+        let mut slot = Some(Slot::new(GFP_KERNEL)?);
+        // Room for a BATCH_FORGET that fills the reader's buffer (bounded), reserved here so
+        // that taking forgets under the lock never allocates.
+        let one = core::mem::size_of::<crate::bindings::fuse_forget_one>();
+        let cap = (nbytes / one).clamp(1, 512);
+        let mut fbuf = Some(KVec::with_capacity(cap, GFP_KERNEL)?);
+        let mut take = || -> Option<Result<Taken>> {
+            let mut iq = self.iq.lock();
+            if !iq.connected {
+                let aborted = self.aborted.load(Ordering::Acquire);
+                return Some(Ok(Taken::Disconnected(aborted)));
+            }
+            if let Some(cursor) = iq.interrupts.cursor_front() {
+                let req = cursor.current().1.clone();
+                let (_, node) = cursor.remove_current();
+                drop(node);
+                req.clear_intr_slot();
+                return Some(Ok(Taken::Interrupt(req)));
+            }
+            if !iq.forgets.is_empty() {
+                let batch_ok = iq.pending.is_empty() || {
+                    iq.forget_batch -= 1;
+                    iq.forget_batch >= 0
+                };
+                if batch_ok {
+                    let buf = fbuf.take()?;
+                    return Some(Ok(self.take_forgets(&mut iq, nbytes, buf)));
+                }
+                if iq.forget_batch <= -8 {
+                    iq.forget_batch = 16;
+                }
+            }
+            let cursor = iq.pending.cursor_front()?;
+            let req = cursor.current().1.clone();
+            let (_, node) = cursor.remove_current();
+            drop(node);
+            req.transition(Phase::Pending, Phase::Reading);
+            let slot = slot.take()?;
+            Some(Ok(Taken::Request(req, slot)))
+        };
+        if nonblock {
+            return take().unwrap_or(Err(EAGAIN));
+        }
+        self.iq_wait
+            .wait(WaitMode::Interruptible, true, take)
+            .and_then(|r| r)
+    }
+
+    /// Takes one forget, or a batch when the daemon speaks 7.16+ and more are queued.
+    fn take_forgets(&self, iq: &mut InputQueue, nbytes: usize, mut out: KVec<Forget>) -> Taken {
+        let minor = self.minor.load(Ordering::Acquire);
+        let header = core::mem::size_of::<crate::bindings::fuse_in_header>();
+        let one = core::mem::size_of::<crate::bindings::fuse_forget_one>();
+        let batch_hdr = core::mem::size_of::<crate::bindings::fuse_batch_forget_in>();
+        let max = if minor < 16 || iq.forgets.iter().nth(1).is_none() {
+            1
+        } else {
+            nbytes.saturating_sub(header + batch_hdr) / one
+        };
+        let max = max.clamp(1, out.capacity());
+        while out.len() < max {
+            let Some(cursor) = iq.forgets.cursor_front() else {
+                break;
+            };
+            let f = *cursor.current().1;
+            let (_, node) = cursor.remove_current();
+            drop(node);
+            // Within the reserved capacity: no allocation.
+            if out.push(f, GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        Taken::Forgets(out)
+    }
+
+    /// Allocates the next unique id, for a forget.
+    pub(crate) fn next_unique(&self) -> u64 {
+        let mut iq = self.iq.lock();
+        iq.next_unique += proto::REQ_ID_STEP;
+        iq.next_unique
+    }
+
+    /// After a reader copied `req` to the daemon: put it in `pq` to await the reply, or end
+    /// it if the file was detached meanwhile. Returns the error for the reader, if any.
+    pub(crate) fn request_sent(
+        &self,
+        pq: &ProcessingQueue,
+        req: Arc<Request>,
+        slot: Slot,
+    ) -> Result {
+        let mut inner = pq.inner.lock();
+        if !inner.connected {
+            drop(inner);
+            self.end_request(&req, econnaborted().to_errno());
+            return Err(self.reader_disconnected_error());
+        }
+        req.transition(Phase::Reading, Phase::Sent);
+        inner.processing.insert(slot.into_node(req.unique(), req.clone()));
+        drop(inner);
+        if req.interrupted() {
+            self.queue_interrupt(&req);
+        }
+        Ok(())
+    }
+
+    /// The error a reader gets from a disconnected connection.
+    pub(crate) fn reader_disconnected_error(&self) -> Error {
+        if self.aborted.load(Ordering::Acquire) {
+            econnaborted()
+        } else {
+            ENODEV
+        }
+    }
+
+    /// Finds the request a reply is for. For a reply, the request leaves `pq` and is
+    /// returned in phase `Writing`; for an interrupt reply (`INT_REQ_BIT`) it stays.
+    pub(crate) fn take_for_reply(&self, pq: &ProcessingQueue, unique: u64) -> Option<Arc<Request>> {
+        let mut inner = pq.inner.lock();
+        if !inner.connected {
+            return None;
+        }
+        let key = unique & !proto::INT_REQ_BIT;
+        if unique & proto::INT_REQ_BIT != 0 {
+            return inner.processing.get(&key).cloned();
+        }
+        let req = inner.processing.remove(&key)?;
+        req.transition(Phase::Sent, Phase::Writing);
+        Some(req)
+    }
+
+    /// Whether `pq` is still attached (replies after an abort are refused).
+    pub(crate) fn pq_connected(pq: &ProcessingQueue) -> bool {
+        pq.inner.lock().connected
+    }
+
+    /// The daemon answered ENOSYS to an interrupt: send no more.
+    pub(crate) fn set_no_interrupt(&self) {
+        self.no_interrupt.store(true, Ordering::Release);
+    }
+
+    /// Whether the daemon does not implement ACCESS.
+    pub(crate) fn no_access(&self) -> bool {
+        self.no_access.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the daemon does not implement ACCESS.
+    pub(crate) fn set_no_access(&self) {
+        self.no_access.store(true, Ordering::Release);
+    }
+
+    /// Whether a reader has something to take (for `poll`).
+    pub(crate) fn poll_state(&self) -> (bool, bool) {
+        let iq = self.iq.lock();
+        (iq.connected, iq.has_work())
+    }
+
+    /// The readers' wait queue (for `poll`).
+    pub(crate) fn reader_wait(&self) -> &WaitQueue {
+        &self.iq_wait
+    }
+}
+
+/// Whether `error` is a valid reply error (`-511..=0`), as the C module checks.
+pub(crate) fn valid_reply_error(error: i32) -> bool {
+    (proto::MIN_ERROR..=0).contains(&error)
+}
+
+/// Builds the bytes of a FORGET or BATCH_FORGET for `forgets`.
+pub(crate) fn forget_message(unique: u64, forgets: &[Forget]) -> Result<KVec<u8>> {
+    use crate::bindings as b;
+    let mut h = b::fuse_in_header::zeroed();
+    h.unique = unique;
+    let mut out = KVec::new();
+    if let [f] = forgets {
+        h.opcode = proto::op::FORGET;
+        h.nodeid = f.nodeid;
+        let mut arg = b::fuse_forget_in::zeroed();
+        arg.nlookup = f.nlookup;
+        h.len = (core::mem::size_of_val(&h) + core::mem::size_of_val(&arg)) as u32;
+        out.extend_from_slice(h.as_bytes(), GFP_KERNEL)?;
+        out.extend_from_slice(arg.as_bytes(), GFP_KERNEL)?;
+        return Ok(out);
+    }
+    h.opcode = proto::op::BATCH_FORGET;
+    let mut arg = b::fuse_batch_forget_in::zeroed();
+    arg.count = forgets.len() as u32;
+    h.len = (core::mem::size_of_val(&h)
+        + core::mem::size_of_val(&arg)
+        + forgets.len() * core::mem::size_of::<b::fuse_forget_one>()) as u32;
+    out.extend_from_slice(h.as_bytes(), GFP_KERNEL)?;
+    out.extend_from_slice(arg.as_bytes(), GFP_KERNEL)?;
+    for f in forgets {
+        let mut one = b::fuse_forget_one::zeroed();
+        one.nodeid = f.nodeid;
+        one.nlookup = f.nlookup;
+        out.extend_from_slice(one.as_bytes(), GFP_KERNEL)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! FUSE inodes (the C module's `struct fuse_inode`, `fuse_iget()`, attribute caching).
+//!
+//! An inode is found by its node id (the key of [`SuperBlock::get_or_create_inode`]) and
+//! carries the lookup count the daemon must be told about in a FORGET when the inode leaves
+//! the cache, and the attribute cache: the time the attributes expire, and the version that
+//! keeps an older reply from overwriting newer attributes.
+
+use super::{
+    conn::{Conn, ForgetSlot},
+    fs::FuseFs,
+    proto,
+};
+use crate::bindings as b;
+use crate::kernel_ext::{
+    inode::{InodeAttrs, InodeKind},
+    kstat::StatAttrs,
+    super_block::SuperBlock,
+    task,
+};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{
+    bindings, new_spinlock,
+    prelude::*,
+    sync::{Arc, SpinLock},
+    types::{ARef, Either},
+};
+
+/// An inode of a `fuse` mount.
+pub(crate) type Inode = crate::kernel_ext::inode::Inode<FuseFs>;
+
+/// The attribute cache and lookup count of an inode, under its lock (C's `fi->lock`).
+pub(crate) struct InodeState {
+    /// Lookups the daemon has counted for this inode.
+    pub(crate) nlookup: u64,
+    /// Version of the last attribute update.
+    pub(crate) attr_version: u64,
+    /// When the cached attributes expire (jiffies; 0: already).
+    pub(crate) i_time: u64,
+    /// `STATX_*` bits whose cached value is known to be stale.
+    pub(crate) inval_mask: u32,
+    /// The mode as the daemon gave it (the inode's may lack the sticky bit).
+    pub(crate) orig_mode: u16,
+    /// The inode number as the daemon gave it.
+    pub(crate) orig_ino: u64,
+    /// A FORGET slot reserved for the eviction.
+    pub(crate) forget: Option<ForgetSlot>,
+}
+
+/// The per-inode state of a `fuse` inode.
+#[pin_data]
+pub(crate) struct FuseInode {
+    #[pin]
+    pub(crate) state: SpinLock<InodeState>,
+    /// The inode was found stale (its node id reused): every operation fails with `EIO`.
+    pub(crate) bad: AtomicBool,
+    /// A lookup in this directory found an entry: list it with READDIRPLUS next time.
+    pub(crate) advise_rdplus: AtomicBool,
+}
+
+impl FuseInode {
+    /// A new inode's state.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(FuseInode {
+            state <- new_spinlock!(InodeState {
+                nlookup: 0,
+                attr_version: 0,
+                i_time: 0,
+                inval_mask: 0,
+                orig_mode: 0,
+                orig_ino: 0,
+                forget: None,
+            }),
+            bad: AtomicBool::new(false),
+            advise_rdplus: AtomicBool::new(false),
+        })
+    }
+}
+
+/// The node id of an inode.
+pub(crate) fn nodeid(inode: &Inode) -> u64 {
+    inode.key()
+}
+
+/// The connection of an inode's mount.
+pub(crate) fn conn(inode: &Inode) -> Arc<Conn> {
+    inode.super_block().data().conn.clone()
+}
+
+/// Fails with `EIO` if the inode was marked bad (C's `fuse_is_bad()`).
+pub(crate) fn check_bad(inode: &Inode) -> Result {
+    if inode.data().bad.load(Ordering::Acquire) {
+        Err(EIO)
+    } else {
+        Ok(())
+    }
+}
+
+/// Marks an inode bad and drops it from the inode hash (C's `fuse_make_bad()`).
+pub(crate) fn make_bad(inode: &Inode) {
+    inode.remove_hash();
+    inode.data().bad.store(true, Ordering::Release);
+}
+
+/// Converts a time-out from a reply to a jiffies deadline (C's `fuse_time_to_jiffies()`);
+/// 0 means already expired.
+pub(crate) fn time_to_jiffies(sec: u64, nsec: u32) -> u64 {
+    if sec == 0 && nsec == 0 {
+        return 0;
+    }
+    task::jiffies64() + task::duration_to_jiffies(sec, nsec.min(999_999_999))
+}
+
+/// Whether a deadline from [`time_to_jiffies`] has passed.
+pub(crate) fn expired(deadline: u64) -> bool {
+    (deadline.wrapping_sub(task::jiffies64()) as i64) < 0
+}
+
+/// Whether attributes from the daemon are invalid (C's `fuse_invalid_attr()`): an unknown
+/// file type or a size beyond `i64::MAX`.
+pub(crate) fn invalid_attr(attr: &b::fuse_attr) -> bool {
+    let t = attr.mode & bindings::S_IFMT;
+    let valid_type = [
+        bindings::S_IFREG,
+        bindings::S_IFDIR,
+        bindings::S_IFLNK,
+        bindings::S_IFCHR,
+        bindings::S_IFBLK,
+        bindings::S_IFIFO,
+        bindings::S_IFSOCK,
+    ]
+    .contains(&t);
+    !valid_type || attr.size > i64::MAX as u64
+}
+
+/// Whether the inode's type differs from `mode`'s (C's `inode_wrong_type()`).
+pub(crate) fn wrong_type(inode: &Inode, mode: u32) -> bool {
+    inode.file_type() != mode & bindings::S_IFMT
+}
+
+/// The inode kind for a mode.
+fn kind(attr: &b::fuse_attr) -> InodeKind {
+    match attr.mode & bindings::S_IFMT {
+        bindings::S_IFDIR => InodeKind::Dir,
+        bindings::S_IFREG => InodeKind::File,
+        bindings::S_IFLNK => InodeKind::Symlink,
+        _ => InodeKind::Special(attr.rdev),
+    }
+}
+
+/// The attributes of `attr` for the inode, as C's `fuse_change_attributes_common()` sets
+/// them (nanoseconds sanitised; the sticky bit hidden unless `default_permissions`).
+fn inode_attrs(
+    conn: &Conn,
+    sb: &SuperBlock<FuseFs>,
+    type_bits: u32,
+    attr: &b::fuse_attr,
+) -> InodeAttrs {
+    let mut mode = (type_bits | (attr.mode & 0o7777)) as u16;
+    if !conn.mount.default_permissions {
+        mode &= !(bindings::S_ISVTX as u16);
+    }
+    let blkbits = if attr.blksize != 0 {
+        (31 - attr.blksize.leading_zeros()) as u8
+    } else {
+        sb.blocksize_bits()
+    };
+    let ns = |n: u32| n.min(999_999_999);
+    InodeAttrs {
+        ino: attr.ino,
+        mode,
+        nlink: attr.nlink,
+        uid: task::make_kuid(&conn.user_ns, attr.uid),
+        gid: task::make_kgid(&conn.user_ns, attr.gid),
+        blocks: attr.blocks,
+        blkbits,
+        atime: (attr.atime as i64, ns(attr.atimensec)),
+        mtime: (attr.mtime as i64, ns(attr.mtimensec)),
+        ctime: (attr.ctime as i64, ns(attr.ctimensec)),
+    }
+}
+
+/// The current attribute version, to stamp a request (C's `fuse_get_attr_version()`).
+pub(crate) fn attr_version(conn: &Conn) -> u64 {
+    conn.attr_version.load(Ordering::Acquire)
+}
+
+/// The current eviction counter (C's `fuse_get_evict_ctr()`).
+pub(crate) fn evict_ctr(conn: &Conn) -> u64 {
+    conn.evict_ctr.load(Ordering::Acquire)
+}
+
+/// Applies attributes from the daemon to an inode (C's `fuse_change_attributes_i()`),
+/// unless a newer update happened since `attr_version` was taken.
+pub(crate) fn change_attributes(
+    inode: &Inode,
+    attr: &b::fuse_attr,
+    attr_valid: u64,
+    attr_version: u64,
+    evict: u64,
+) {
+    let conn = conn(inode);
+    let neg = conn.neg();
+    let fi = inode.data();
+    let mut st = fi.state.lock();
+    if (attr_version != 0 && st.attr_version > attr_version)
+        || (evict != 0 && evict_ctr(&conn) != evict)
+    {
+        return;
+    }
+    if evict == 0 || st.attr_version != 0 || evict == evict_ctr(&conn) {
+        st.inval_mask &= !bindings::STATX_BASIC_STATS;
+    }
+    st.attr_version = conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1;
+    st.i_time = attr_valid;
+    let old_mtime = inode_mtime(inode);
+    let a = inode_attrs(&conn, inode.super_block(), inode.file_type(), attr);
+    inode.set_attrs(&a);
+    st.orig_mode = (inode.file_type() | (attr.mode & 0o7777)) as u16;
+    st.orig_ino = attr.ino;
+    let old_size = inode.size();
+    inode.set_size(attr.size as i64);
+    drop(st);
+    if inode.file_type() == bindings::S_IFREG {
+        let mut inval = false;
+        if old_size != attr.size as i64 {
+            inode.truncate_pagecache(attr.size as i64);
+            inval = !neg.explicit_inval_data;
+        } else if neg.auto_inval_data && old_mtime != (attr.mtime as i64, attr.mtimensec) {
+            inval = true;
+        }
+        if inval {
+            let _ = inode.invalidate_pages();
+        }
+    }
+}
+
+/// The inode's modification time.
+fn inode_mtime(inode: &Inode) -> (i64, u32) {
+    inode.mtime()
+}
+
+/// Finds or creates the inode of `nodeid` (C's `fuse_iget()`), counting one lookup.
+///
+/// An inode cached for the node id whose generation or type differs is stale (the daemon
+/// reused the node id): it is marked bad and a new one is made, except for the root.
+pub(crate) fn iget(
+    sb: &SuperBlock<FuseFs>,
+    nodeid: u64,
+    generation: u64,
+    attr: &b::fuse_attr,
+    attr_valid: u64,
+    attr_version: u64,
+    evict: u64,
+) -> Result<ARef<Inode>> {
+    let conn = sb.data().conn.clone();
+    let inode = loop {
+        match sb.get_or_create_inode(nodeid, nodeid)? {
+            Either::Right(new) => {
+                let kind = kind(attr);
+                let type_bits = attr.mode & bindings::S_IFMT;
+                let a = inode_attrs(&conn, sb, type_bits, attr);
+                let flags = bindings::S_NOATIME | bindings::S_NOCMTIME;
+                break new.init(kind, &a, attr.size as i64, generation as u32, flags, true);
+            }
+            Either::Left(inode) => {
+                let stale = u64::from(inode.generation()) != generation
+                    || wrong_type(&inode, attr.mode);
+                if stale {
+                    make_bad(&inode);
+                    if nodeid != proto::ROOT_ID {
+                        continue;
+                    }
+                }
+                break inode;
+            }
+        }
+    };
+    inode.data().state.lock().nlookup += 1;
+    change_attributes(&inode, attr, attr_valid, attr_version, evict);
+    Ok(inode)
+}
+
+/// Reserves the FORGET an inode will need when it is evicted.
+pub(crate) fn reserve_forget(inode: &Inode) -> Result {
+    if inode.data().state.lock().forget.is_some() {
+        return Ok(());
+    }
+    let slot = Conn::forget_slot()?;
+    let mut st = inode.data().state.lock();
+    if st.forget.is_none() {
+        st.forget = Some(slot);
+    }
+    Ok(())
+}
+
+/// An inode leaves the cache (C's `fuse_evict_inode()`): while the mount is active, the
+/// daemon is told to forget its lookups.
+pub(crate) fn evict(inode: &Inode) {
+    let sb = inode.super_block();
+    if !sb.is_active() {
+        return;
+    }
+    let conn = conn(inode);
+    let (nlookup, slot) = {
+        let mut st = inode.data().state.lock();
+        (core::mem::take(&mut st.nlookup), st.forget.take())
+    };
+    if nlookup != 0 {
+        let slot = match slot {
+            Some(s) => Some(s),
+            None => Conn::forget_slot().ok(),
+        };
+        if let Some(slot) = slot {
+            conn.queue_forget(slot, nodeid(inode), nlookup);
+        }
+    }
+    if inode.nlink() > 0 {
+        conn.evict_ctr.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The stat of an inode from attributes the daemon just sent (C's `fuse_fillattr()`).
+pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
+    let conn = conn(inode);
+    let blkbits = if attr.blksize != 0 {
+        31 - attr.blksize.leading_zeros()
+    } else {
+        u32::from(inode.super_block().blocksize_bits())
+    };
+    let ns = |n: u32| n.min(999_999_999);
+    StatAttrs {
+        dev: inode.super_block().dev(),
+        ino: attr.ino,
+        mode: (inode.file_type() | (attr.mode & 0o7777)) as u16,
+        nlink: attr.nlink,
+        uid: task::make_kuid(&conn.user_ns, attr.uid).raw(),
+        gid: task::make_kgid(&conn.user_ns, attr.gid).raw(),
+        rdev: inode.rdev(),
+        size: attr.size as i64,
+        blocks: attr.blocks,
+        blksize: 1 << blkbits,
+        times: [
+            (attr.atime as i64, ns(attr.atimensec)),
+            (attr.mtime as i64, ns(attr.mtimensec)),
+            (attr.ctime as i64, ns(attr.ctimensec)),
+        ],
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The page cache side of a [`FileSystem`]: locked folios being read, readahead windows, and
+//! the address space operations (`struct address_space_operations`).
+
+use super::{file::File, fs_type::FileSystem, inode::Inode};
+use crate::bindings as local;
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use kernel::{bindings, error::from_result, ffi::c_int, prelude::*};
+
+/// A locked folio that is being read; dropping it without [`LockedFolio::end_read`] ends
+/// the read as failed.
+///
+/// # Invariants
+///
+/// `0` is a locked folio of a file's page cache; this instance owns the lock, which keeps the
+/// folio in the cache (the page cache holds its reference).
+pub(crate) struct LockedFolio(NonNull<bindings::folio>);
+
+// SAFETY: A locked folio may be unlocked from any context (readahead completions run in the
+// daemon's write).
+unsafe impl Send for LockedFolio {}
+// SAFETY: `&LockedFolio` only reads constant properties.
+unsafe impl Sync for LockedFolio {}
+
+impl LockedFolio {
+    fn as_raw(&self) -> *mut bindings::folio {
+        self.0.as_ptr()
+    }
+
+    /// The file position of the folio's first byte.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The folio is locked, so its index is stable.
+        unsafe { local::rust_fuse_folio_pos(self.as_raw()) }
+    }
+
+    /// The folio's size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: The folio is locked, so its order is stable.
+        unsafe { local::rust_fuse_folio_size(self.as_raw()) }
+    }
+
+    /// The inode whose page cache holds the folio.
+    pub(crate) fn inode<T: FileSystem>(&self) -> &Inode<T> {
+        // SAFETY: A locked page cache folio has a mapping, whose host is an inode of the file
+        // system that called us (`T`), alive while its pages are.
+        unsafe { Inode::from_raw(local::rust_fuse_folio_inode(self.as_raw())) }
+    }
+
+    /// Copies `data` to the start of the folio and zeroes the rest.
+    pub(crate) fn fill(&self, data: &[u8]) {
+        let len = data.len().min(self.size());
+        // SAFETY: The folio is locked by us and not uptodate, so no one else writes it; `len`
+        // is within the folio.
+        unsafe {
+            local::rust_fuse_memcpy_to_folio(self.as_raw(), 0, data.as_ptr().cast(), len);
+            local::rust_fuse_folio_zero_segment(self.as_raw(), len, self.size());
+        }
+    }
+
+    /// Ends the read: marks the folio uptodate if `ok`, and unlocks it (`folio_end_read()`).
+    pub(crate) fn end_read(self, ok: bool) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: We own the lock (type invariant) and give it up here.
+        unsafe { local::folio_end_read(this.as_raw(), ok) };
+    }
+}
+
+impl Drop for LockedFolio {
+    fn drop(&mut self) {
+        // SAFETY: We own the lock (type invariant).
+        unsafe { local::folio_end_read(self.as_raw(), false) };
+    }
+}
+
+/// A readahead window (`struct readahead_control`).
+///
+/// # Invariants
+///
+/// `0` is the live readahead control of the `readahead` call that created this instance.
+pub(crate) struct Readahead<'a>(NonNull<local::readahead_control>, PhantomData<&'a ()>);
+
+impl Readahead<'_> {
+    /// The file being read, if any.
+    pub(crate) fn file(&self) -> Option<&File> {
+        // SAFETY: The readahead control is live (type invariant); its file, if any, is open
+        // for the call.
+        unsafe {
+            let f = (*self.0.as_ptr()).file;
+            (!f.is_null()).then(|| File::from_raw(f))
+        }
+    }
+
+    /// The number of pages left in the window (`readahead_count()`).
+    pub(crate) fn pages_left(&self) -> usize {
+        // SAFETY: As in `file`; a plain field of the control.
+        unsafe { (*self.0.as_ptr())._nr_pages as usize }
+    }
+
+    /// Takes the next folio of the window, locked (`readahead_folio()`).
+    pub(crate) fn next_folio(&mut self) -> Option<LockedFolio> {
+        // SAFETY: The control is live; `readahead_folio()` returns the next locked folio (its
+        // reference is dropped: the lock keeps it in the cache) or NULL.
+        let f = unsafe { local::rust_fuse_readahead_folio(self.0.as_ptr()) };
+        // INVARIANT: A returned folio is locked and ours to unlock.
+        NonNull::new(f).map(LockedFolio)
+    }
+}
+
+/// The address space operations of `T`.
+pub(crate) const fn operations<T: FileSystem>() -> bindings::address_space_operations {
+    // SAFETY: All-zero is a valid table.
+    let mut ops: bindings::address_space_operations =
+        unsafe { MaybeUninit::zeroed().assume_init() };
+    ops.read_folio = Some(read_folio_callback::<T>);
+    if T::HAS_READAHEAD {
+        ops.readahead = Some(readahead_callback::<T>);
+    }
+    ops
+}
+
+unsafe extern "C" fn read_folio_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    folio: *mut bindings::folio,
+) -> c_int {
+    // SAFETY: The VFS passes a locked folio of `T`'s page cache, whose lock we now own, and
+    // the file it reads through (or NULL).
+    let (file, folio) = unsafe {
+        (
+            (!file.is_null()).then(|| File::from_raw(file)),
+            LockedFolio(NonNull::new_unchecked(folio)),
+        )
+    };
+    from_result(|| {
+        T::read_folio(file, folio)?;
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut bindings::readahead_control) {
+    // SAFETY: The VFS passes a live readahead control for this call.
+    let mut rac = Readahead(
+        unsafe { NonNull::new_unchecked(rac.cast::<local::readahead_control>()) },
+        PhantomData,
+    );
+    T::readahead(&mut rac);
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directory entries (`struct dentry`) of a [`FileSystem`] and their operations.
+
+use super::{fs_type::FileSystem, inode::Inode, super_block::SuperBlock};
+use crate::bindings as local;
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::{code::*, from_result},
+    ffi::{c_int, c_uint},
+    prelude::*,
+    types::{ARef, AlwaysRefCounted, Opaque},
+};
+
+/// A dentry of a super block of `T`.
+///
+/// # Invariants
+///
+/// Instances are only handed out as references to live dentries of a super block of `T`.
+#[repr(transparent)]
+pub(crate) struct Dentry<T: FileSystem>(Opaque<bindings::dentry>, PhantomData<T>);
+
+// SAFETY: Dentries are reference counted and used from any thread.
+unsafe impl<T: FileSystem> Send for Dentry<T> {}
+// SAFETY: See the `Send` impl; `d_fsdata` is written with single word stores, as in C.
+unsafe impl<T: FileSystem> Sync for Dentry<T> {}
+
+// SAFETY: `dget()`/`dput()` are the dentry's reference counting.
+unsafe impl<T: FileSystem> AlwaysRefCounted for Dentry<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The dentry is live (type invariant).
+        unsafe { local::rust_fuse_dget(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives back one reference.
+        unsafe { bindings::dput(obj.cast().as_ptr()) };
+    }
+}
+
+impl<T: FileSystem> Dentry<T> {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live dentry of a super block of `T`, alive for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dentry) -> &'a Self {
+        // SAFETY: Transparent wrapper; the caller guarantees validity.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::dentry {
+        self.0.get()
+    }
+
+    /// The super block.
+    pub(crate) fn super_block(&self) -> &SuperBlock<T> {
+        // SAFETY: A dentry's super block outlives it and has its state while dentries exist.
+        unsafe { SuperBlock::from_raw((*self.as_raw()).d_sb) }
+    }
+
+    /// A copy of the name, taken with `take_dentry_name_snapshot()` so that a concurrent
+    /// rename cannot tear it.
+    pub(crate) fn name(&self) -> Result<KVec<u8>> {
+        let mut snap = MaybeUninit::<bindings::name_snapshot>::uninit();
+        // SAFETY: The dentry is live; the snapshot is released below.
+        unsafe { bindings::take_dentry_name_snapshot(snap.as_mut_ptr(), self.as_raw()) };
+        // SAFETY: `take_dentry_name_snapshot()` initialised the snapshot, whose name stays
+        // valid until it is released.
+        let bytes = unsafe {
+            let q = &(*snap.as_ptr()).name;
+            let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
+            core::slice::from_raw_parts(q.name, len)
+        };
+        let mut out = KVec::new();
+        let res = out.extend_from_slice(bytes, GFP_KERNEL);
+        // SAFETY: Taken above, released once.
+        unsafe { bindings::release_dentry_name_snapshot(snap.as_mut_ptr()) };
+        res?;
+        Ok(out)
+    }
+
+    /// The inode, or `None` for a negative dentry (`d_inode()`).
+    pub(crate) fn inode(&self) -> Option<&Inode<T>> {
+        // SAFETY: The dentry is live; a positive dentry holds a reference on its inode.
+        let inode = unsafe { (*self.as_raw()).d_inode };
+        // SAFETY: Inodes of dentries of `T` are inodes of `T`.
+        (!inode.is_null()).then(|| unsafe { Inode::from_raw(inode) })
+    }
+
+    /// The parent (`dget_parent()`).
+    pub(crate) fn parent(&self) -> ARef<Dentry<T>> {
+        // SAFETY: The dentry is live; `dget_parent()` returns a referenced dentry (itself for
+        // a root).
+        let p = unsafe { bindings::dget_parent(self.as_raw()) };
+        // SAFETY: `p` is non-NULL and carries one reference, which we own.
+        unsafe { ARef::from_raw(NonNull::new_unchecked(p.cast())) }
+    }
+
+    /// The time-out stored with the dentry, in jiffies (`d_fsdata`, as C FUSE keeps it on
+    /// 64-bit kernels).
+    pub(crate) fn time(&self) -> u64 {
+        // SAFETY: A word-sized field read once; racy, as in C.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).d_fsdata)) as u64 }
+    }
+
+    /// Stores a time-out (see [`Dentry::time`]).
+    pub(crate) fn set_time(&self, time: u64) {
+        // SAFETY: A word-sized field written once; racy, as in C.
+        unsafe {
+            core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_raw()).d_fsdata), time as _)
+        };
+    }
+
+    /// Attaches `inode` (or nothing, for a negative entry) to this new dentry, or returns the
+    /// existing alias to use instead (`d_splice_alias()`).
+    pub(crate) fn splice_alias(
+        &self,
+        inode: Option<ARef<Inode<T>>>,
+    ) -> Result<Option<ARef<Dentry<T>>>> {
+        let inode = inode.map_or(core::ptr::null_mut(), |i| ARef::into_raw(i).as_ptr().cast());
+        // SAFETY: `d_splice_alias()` consumes the inode reference (also on error) and returns
+        // NULL, an error pointer or a referenced dentry.
+        let res = unsafe { bindings::d_splice_alias(inode, self.as_raw()) };
+        let res = kernel::error::from_err_ptr(res)?;
+        // SAFETY: A non-NULL result carries one reference, which we own.
+        Ok(NonNull::new(res).map(|p| unsafe { ARef::from_raw(p.cast()) }))
+    }
+
+    /// Unhashes the dentry and its subtree (`d_invalidate()`).
+    pub(crate) fn invalidate(&self) {
+        // SAFETY: The dentry is live.
+        unsafe { bindings::d_invalidate(self.as_raw()) };
+    }
+}
+
+/// The dentry operations of `T` (a `const fn` so that the table is a promoted constant).
+pub(crate) const fn dentry_operations<T: FileSystem>() -> bindings::dentry_operations {
+    // SAFETY: All-zero is a valid table: every callback NULL.
+    let mut ops: bindings::dentry_operations = unsafe { MaybeUninit::zeroed().assume_init() };
+    if T::HAS_REVALIDATE {
+        ops.d_revalidate = Some(revalidate_callback::<T>);
+    }
+    ops
+}
+
+/// `dentry_operations.d_revalidate` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with a live dentry of a super block of `T`.
+unsafe extern "C" fn revalidate_callback<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    flags: c_uint,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: The VFS passes a live dentry of `T` (in RCU walk, under `rcu_read_lock()`).
+        let d = unsafe { Dentry::<T>::from_raw(dentry) };
+        Ok(c_int::from(T::revalidate(d, flags)?))
+    })
+}
+
+/// `LOOKUP_RCU`: the revalidation runs in an RCU walk and must not sleep.
+pub(crate) const LOOKUP_RCU: u32 = local::LOOKUP_RCU;
+
+/// The error that asks the VFS to retry a walk step outside RCU mode.
+pub(crate) fn echild() -> Error {
+    ECHILD
+}

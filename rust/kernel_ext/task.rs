@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The current task's identity as a file system sees it, and the jiffies clock.
+
+use super::cred::{Kgid, Kuid, UserNamespace};
+use crate::bindings as local;
+use core::ptr::NonNull;
+use kernel::bindings;
+
+/// The current task's fs uid, mapped into `ns` (`from_kuid_munged(ns, current_fsuid())`).
+pub(crate) fn current_fsuid(ns: &UserNamespace) -> u32 {
+    // SAFETY: `ns` is live; the helper only reads the current task's credentials.
+    unsafe { local::rust_fuse_current_fsuid(ns.as_raw()) }
+}
+
+/// The current task's fs gid, mapped into `ns`.
+pub(crate) fn current_fsgid(ns: &UserNamespace) -> u32 {
+    // SAFETY: As in `current_fsuid`.
+    unsafe { local::rust_fuse_current_fsgid(ns.as_raw()) }
+}
+
+/// Maps `uid` of namespace `ns` to a kernel uid (`make_kuid()`), invalid if unmapped.
+pub(crate) fn make_kuid(ns: &UserNamespace, uid: u32) -> Kuid {
+    // SAFETY: `ns` is live; `make_kuid()` only reads its id map.
+    Kuid(unsafe { local::rust_fuse_make_kuid(ns.as_raw(), uid) })
+}
+
+/// Maps `gid` of namespace `ns` to a kernel gid (`make_kgid()`), invalid if unmapped.
+pub(crate) fn make_kgid(ns: &UserNamespace, gid: u32) -> Kgid {
+    // SAFETY: As in `make_kuid`.
+    Kgid(unsafe { local::rust_fuse_make_kgid(ns.as_raw(), gid) })
+}
+
+/// A reference on a pid namespace (`struct pid_namespace`), taken from the current task.
+///
+/// # Invariants
+///
+/// `0` holds one reference on a live pid namespace.
+pub(crate) struct PidNamespace(NonNull<bindings::pid_namespace>);
+
+// SAFETY: A pid namespace reference may be used and dropped on any thread.
+unsafe impl Send for PidNamespace {}
+// SAFETY: The methods only read the namespace.
+unsafe impl Sync for PidNamespace {}
+
+impl PidNamespace {
+    /// The current task's active pid namespace (`task_active_pid_ns(current)`); `None` only
+    /// for an exiting task.
+    pub(crate) fn current() -> Option<Self> {
+        // SAFETY: The helper takes a reference on the current task's active pid namespace, or
+        // returns NULL if it has none.
+        let ns = unsafe { local::rust_fuse_get_current_pid_ns() };
+        // INVARIANT: A non-NULL result carries one reference.
+        NonNull::new(ns).map(Self)
+    }
+
+    /// The current task's pid as seen in this namespace, or 0 if it is not visible there.
+    pub(crate) fn current_pid(&self) -> u32 {
+        // SAFETY: `self.0` is live by the type invariant.
+        let pid = unsafe { local::rust_fuse_current_pid(self.0.as_ptr()) };
+        pid as u32
+    }
+}
+
+impl Drop for PidNamespace {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (type invariant).
+        unsafe { local::rust_fuse_put_pid_ns(self.0.as_ptr()) };
+    }
+}
+
+/// The 64-bit jiffies counter (`get_jiffies_64()`).
+pub(crate) fn jiffies64() -> u64 {
+    // SAFETY: Reads a global counter.
+    unsafe { local::rust_fuse_get_jiffies_64() }
+}
+
+/// Converts a duration to jiffies, rounding up (`timespec64_to_jiffies()`).
+pub(crate) fn duration_to_jiffies(sec: u64, nsec: u32) -> u64 {
+    let ts = bindings::timespec64 {
+        tv_sec: sec.min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(nsec),
+    };
+    // SAFETY: `ts` is a valid local.
+    unsafe { bindings::timespec64_to_jiffies(&ts) as u64 }
+}
+
+/// Whether the current task may act as `CAP_SYS_ADMIN` in the initial namespace.
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable()` may be called from any process context.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
+}
+
+/// The default cap on `max_background` and `congestion_threshold` for daemons without
+/// `CAP_SYS_ADMIN` (the C module's `sanitize_global_limit()` of an unset limit: 1/2^13 of
+/// memory at 392 bytes per request, below 2^16).
+pub(crate) fn default_user_bg_limit() -> u32 {
+    // SAFETY: Reads a global counter.
+    let pages = unsafe { local::rust_fuse_totalram_pages() } as u64;
+    let limit = ((pages << kernel::page::PAGE_SHIFT) >> 13) / 392;
+    limit.min((1 << 16) - 1) as u32
+}
+
+/// Whether every uid of the current task (real, effective, saved) is `uid` and every gid is
+/// `gid` (the C FUSE's `fuse_permissible_uidgid()`).
+pub(crate) fn current_ids_are(uid: Kuid, gid: Kgid) -> bool {
+    // SAFETY: The current task's credentials stay valid while it runs this function.
+    let c = unsafe { &*local::rust_fuse_current_cred() };
+    let (u, g) = (uid.raw().val, gid.raw().val);
+    c.uid.val == u
+        && c.euid.val == u
+        && c.suid.val == u
+        && c.gid.val == g
+        && c.egid.val == g
+        && c.sgid.val == g
+}
+
+/// Whether the current task is in `ns` or one of its descendants (`current_in_userns()`).
+pub(crate) fn current_in_userns(ns: &UserNamespace) -> bool {
+    // SAFETY: `ns` is live; the function only walks namespace parents.
+    unsafe { bindings::current_in_userns(ns.as_raw()) }
+}
