@@ -3,13 +3,21 @@
 //! The FUSE logic, written against [`crate::kernel_ext`] only.
 //!
 //! One module per concern, named as a reader of the C `fs/fuse` would look for it:
-//! [`proto`] (protocol constants), [`dev`] (`/dev/fuse`), [`mount_opts`] (mount options) and
-//! [`fs`] (the `fuse` file system type).
+//! [`proto`] (protocol), [`request`] and [`conn`] (the request engine), [`dev`]
+//! (`/dev/fuse`), [`init`] (FUSE_INIT), [`mount_opts`] (mount options), [`fs`] (the `fuse`
+//! file system type), [`inode`], [`dir`], [`readdir`] and [`file`] (the VFS side).
 
+pub(crate) mod conn;
 pub(crate) mod dev;
+pub(crate) mod dir;
+pub(crate) mod file;
 pub(crate) mod fs;
+pub(crate) mod init;
+pub(crate) mod inode;
 pub(crate) mod mount_opts;
 pub(crate) mod proto;
+pub(crate) mod readdir;
+pub(crate) mod request;
 
 use crate::kernel_ext::{fs_type::FsRegistration, miscdevice::MiscRegistration};
 use kernel::prelude::*;

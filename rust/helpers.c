@@ -7,6 +7,8 @@
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/uio.h>
+#include <linux/user_namespace.h>
 #include "helpers.h"
 
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid)
@@ -180,7 +182,7 @@ struct inode *rust_fuse_folio_inode(struct folio *folio)
 }
 
 void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
-			 poll_table *pt)
+			 struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
 }

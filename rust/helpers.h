@@ -70,7 +70,7 @@ struct inode *rust_fuse_folio_inode(struct folio *folio);
 
 /* Wait queues and poll. */
 void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
-			 poll_table *pt);
+			 struct poll_table_struct *pt);
 
 /* iov_iter. */
 size_t rust_fuse_iov_iter_count(const struct iov_iter *i);

@@ -13,6 +13,8 @@
 //! through; only [`kernel_ext`] uses it for anything but constants.
 
 #![allow(clippy::ptr_as_ptr, clippy::ref_as_ptr, clippy::as_underscore)]
+// `pin_init!` of the connection (many fields) needs deeper macro recursion.
+#![recursion_limit = "256"]
 
 mod bindings;
 mod fuse;

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::kernel_ext::{
     cred::UserNamespaceRef,
-    error::{econnaborted, enotconn},
+    error::{econnaborted, econnrefused, enotconn, eoverflow},
     task::{self, PidNamespace},
     wait::{fatal_signal_pending, wait_queue, WaitMode, WaitQueue},
 };
@@ -62,7 +62,7 @@ struct InputQueue {
 
 impl InputQueue {
     fn has_work(&self) -> bool {
-        !self.pending.is_empty() || !self.interrupts.is_empty() || !self.forgets.is_empty()
+        !self.pending.iter().next().is_none() || !self.interrupts.iter().next().is_none() || !self.forgets.iter().next().is_none()
     }
 }
 
@@ -156,11 +156,17 @@ pub(crate) struct Conn {
     #[pin]
     blocked_wait: WaitQueue,
     #[pin]
-    devices: Mutex<KVec<Arc<ProcessingQueue>>>,
+    devices: Mutex<RBTree<usize, Arc<ProcessingQueue>>>,
     /// The daemon answered ENOSYS to an interrupt: stop sending them.
     no_interrupt: AtomicBool,
     /// The daemon answered ENOSYS to ACCESS: allow everything (C's `no_access`).
     no_access: AtomicBool,
+    /// The daemon answered ENOSYS to OPEN, OPENDIR or FLUSH: skip them.
+    no_open: AtomicBool,
+    no_opendir: AtomicBool,
+    no_flush: AtomicBool,
+    /// The key that scrambles lock owner ids (C's `scramble_key`).
+    scramble_key: [u32; 4],
     /// Aborted deliberately with ABORT_ERROR negotiated: readers get `ECONNABORTED`.
     aborted: AtomicBool,
     /// The daemon's protocol minor version (0 before INIT).
@@ -186,19 +192,7 @@ impl Conn {
         mount: MountParams,
     ) -> Result<Arc<Conn>> {
         let pid_ns = PidNamespace::current().ok_or(EINVAL)?;
-        Arc::pin_init(
-            pin_init!(Conn {
-                iq <- new_spinlock!(InputQueue {
-                    connected: true,
-                    next_unique: 0,
-                    pending: RBTree::new(),
-                    interrupts: RBTree::new(),
-                    forgets: RBTree::new(),
-                    next_forget: 0,
-                    forget_batch: 16,
-                }),
-                iq_wait <- wait_queue!("fuse_iqueue.waitq"),
-                state <- new_spinlock!(State {
+        let state = State {
                     connected: true,
                     aborted: false,
                     initialized: false,
@@ -215,11 +209,33 @@ impl Conn {
                         max_write: 4096,
                         ..Negotiated::default()
                     },
+                };
+        Arc::pin_init(
+            pin_init!(Conn {
+                iq <- new_spinlock!(InputQueue {
+                    connected: true,
+                    next_unique: 0,
+                    pending: RBTree::new(),
+                    interrupts: RBTree::new(),
+                    forgets: RBTree::new(),
+                    next_forget: 0,
+                    forget_batch: 16,
                 }),
+                iq_wait <- wait_queue!("fuse_iqueue.waitq"),
+                state <- new_spinlock!(state),
                 blocked_wait <- wait_queue!("fuse_conn.blocked_waitq"),
-                devices <- new_mutex!(KVec::new()),
+                devices <- new_mutex!(RBTree::new()),
                 no_interrupt: AtomicBool::new(false),
                 no_access: AtomicBool::new(false),
+                no_open: AtomicBool::new(false),
+                no_opendir: AtomicBool::new(false),
+                no_flush: AtomicBool::new(false),
+                scramble_key: [
+                    task::random_u32(),
+                    task::random_u32(),
+                    task::random_u32(),
+                    task::random_u32(),
+                ],
                 aborted: AtomicBool::new(false),
                 minor: AtomicU32::new(0),
                 num_waiting: AtomicU32::new(0),
@@ -253,8 +269,9 @@ impl Conn {
     /// Attaches a `/dev/fuse` file: returns its new processing queue.
     pub(crate) fn attach(&self) -> Result<Arc<ProcessingQueue>> {
         let pq = ProcessingQueue::new()?;
+        let key = pq_key(&pq);
         let mut devices = self.devices.lock();
-        devices.push(pq.clone(), GFP_KERNEL)?;
+        devices.try_create_and_insert(key, pq.clone(), GFP_KERNEL)?;
         if !self.connected() {
             pq.inner.lock().connected = false;
         }
@@ -266,10 +283,8 @@ impl Conn {
     pub(crate) fn detach(&self, pq: &Arc<ProcessingQueue>) {
         let last = {
             let mut devices = self.devices.lock();
-            if let Some(i) = devices.iter().position(|d| Arc::ptr_eq(d, pq)) {
-                devices.swap_remove(i);
-            }
-            devices.is_empty()
+            devices.remove(&pq_key(pq));
+            devices.iter().next().is_none()
         };
         let to_end = {
             let mut inner = pq.inner.lock();
@@ -292,7 +307,7 @@ impl Conn {
         let mut to_end = KVec::<Arc<Request>>::new();
         let devices = self.devices.lock();
         // Room for every processing queue, reserved before the spinlocks.
-        let mut trees = match KVec::with_capacity(devices.len(), GFP_KERNEL) {
+        let mut trees = match KVec::with_capacity(devices.iter().count(), GFP_KERNEL) {
             Ok(t) => t,
             Err(_) => KVec::new(),
         };
@@ -305,7 +320,7 @@ impl Conn {
         st.aborted = is_abort && st.neg.abort_err;
         self.aborted.store(st.aborted, Ordering::Release);
         st.initialized = true;
-        for pq in devices.iter() {
+        for (_, pq) in devices.iter() {
             let mut inner = pq.inner.lock();
             inner.connected = false;
             // Within the reserved capacity this does not allocate. Only if that reservation
@@ -331,7 +346,7 @@ impl Conn {
         drop(devices);
         self.iq_wait.wake_all();
         self.blocked_wait.wake_all();
-        for t in trees.iter().chain(core::iter::once(&pending)).chain(core::iter::once(&bg)) {
+        for t in Iterator::chain(Iterator::chain(trees.iter(), [&pending]), [&bg]) {
             for (_, req) in t.iter() {
                 if to_end.push(req.clone(), GFP_KERNEL).is_err() {
                     self.end_request(req, econnaborted().to_errno());
@@ -401,7 +416,7 @@ impl Conn {
         let gid = task::current_fsgid(&self.user_ns);
         // An unmapped id cannot be shown to the daemon (C's `fuse_get_req()`).
         if uid == u32::MAX || gid == u32::MAX {
-            return Err(EOVERFLOW);
+            return Err(eoverflow());
         }
         Ok(Creds {
             uid,
@@ -425,7 +440,7 @@ impl Conn {
             return Err(enotconn());
         }
         if st.conn_error {
-            return Err(ECONNREFUSED);
+            return Err(econnrefused());
         }
         Ok(())
     }
@@ -633,8 +648,8 @@ impl Conn {
                 req.clear_intr_slot();
                 return Some(Ok(Taken::Interrupt(req)));
             }
-            if !iq.forgets.is_empty() {
-                let batch_ok = iq.pending.is_empty() || {
+            if !iq.forgets.iter().next().is_none() {
+                let batch_ok = iq.pending.iter().next().is_none() || {
                     iq.forget_batch -= 1;
                     iq.forget_batch >= 0
                 };
@@ -754,6 +769,55 @@ impl Conn {
         self.no_interrupt.store(true, Ordering::Release);
     }
 
+    /// Whether the daemon does not implement OPEN.
+    pub(crate) fn no_open(&self) -> bool {
+        self.no_open.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the daemon does not implement OPEN.
+    pub(crate) fn set_no_open(&self) {
+        self.no_open.store(true, Ordering::Release);
+    }
+
+    /// Whether the daemon does not implement OPENDIR.
+    pub(crate) fn no_opendir(&self) -> bool {
+        self.no_opendir.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the daemon does not implement OPENDIR.
+    pub(crate) fn set_no_opendir(&self) {
+        self.no_opendir.store(true, Ordering::Release);
+    }
+
+    /// Whether the daemon does not implement FLUSH.
+    pub(crate) fn no_flush(&self) -> bool {
+        self.no_flush.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the daemon does not implement FLUSH.
+    pub(crate) fn set_no_flush(&self) {
+        self.no_flush.store(true, Ordering::Release);
+    }
+
+    /// The lock owner id the daemon sees for `owner` (C's `fuse_lock_owner_id()`): the
+    /// kernel pointer scrambled with a per-connection key (a TEA-like cipher).
+    pub(crate) fn lock_owner_id(&self, owner: usize) -> u64 {
+        let k = &self.scramble_key;
+        let v = owner as u64;
+        let (mut v0, mut v1) = (v as u32, (v >> 32) as u32);
+        let mut sum: u32 = 0;
+        for i in 0..32 {
+            v0 = v0.wrapping_add(
+                ((v1 << 4 ^ v1 >> 5).wrapping_add(v1)) ^ sum.wrapping_add(k[i & 3]),
+            );
+            sum = sum.wrapping_add(0x9E37_79B9);
+            v1 = v1.wrapping_add(
+                ((v0 << 4 ^ v0 >> 5).wrapping_add(v0)) ^ sum.wrapping_add(k[(sum >> 11 & 3) as usize]),
+            );
+        }
+        u64::from(v0) + (u64::from(v1) << 32)
+    }
+
     /// Whether the daemon does not implement ACCESS.
     pub(crate) fn no_access(&self) -> bool {
         self.no_access.load(Ordering::Acquire)
@@ -812,4 +876,9 @@ pub(crate) fn forget_message(unique: u64, forgets: &[Forget]) -> Result<KVec<u8>
         out.extend_from_slice(one.as_bytes(), GFP_KERNEL)?;
     }
     Ok(out)
+}
+
+/// The key of a processing queue in the device list: its address.
+fn pq_key(pq: &Arc<ProcessingQueue>) -> usize {
+    core::ptr::from_ref::<ProcessingQueue>(pq) as usize
 }

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
+    error::enosys,
     file::{file_operations_table, File, FileOperations, FileOperationsTable, PollTable},
     iov_iter::IovIter,
     miscdevice::MiscDevice,
@@ -229,7 +230,7 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
         if nbytes != ohlen {
             return Err(EINVAL);
         }
-        if oh.error == ENOSYS.to_errno() {
+        if oh.error == enosys().to_errno() {
             conn.set_no_interrupt();
         } else if oh.error == EAGAIN.to_errno() {
             conn.queue_interrupt(&req);

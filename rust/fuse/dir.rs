@@ -14,6 +14,7 @@ use super::{
 use crate::bindings as b;
 use crate::kernel_ext::{
     dentry::{self, Dentry},
+    error::{enametoolong, enosys},
     kstat::{Kstat, Kstatfs, StatfsAttrs},
     task,
     wait::fatal_signal_pending,
@@ -49,7 +50,7 @@ fn lookup_name(
     name: &[u8],
 ) -> Result<(b::fuse_entry_out, Option<ARef<Inode>>)> {
     if name.len() > proto::NAME_MAX {
-        return Err(ENAMETOOLONG);
+        return Err(enametoolong());
     }
     let conn = inode::conn(dir);
     let slot = Conn::forget_slot()?;
@@ -70,7 +71,7 @@ fn lookup_name(
         return Err(EIO);
     }
     if out.nodeid == proto::ROOT_ID && out.generation != 0 {
-        pr_warn_once!("root generation should be zero\n");
+        pr_warn!("root generation should be zero\n");
         out.generation = 0;
     }
     let sb = dir.super_block();
@@ -141,7 +142,7 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
             return Ok(false);
         }
     }
-    let need = inode::expired(entry.time()) || (flags & (bindings::LOOKUP_EXCL | bindings::LOOKUP_REVAL | bindings::LOOKUP_RENAME_TARGET)) != 0;
+    let need = inode::expired(entry.time()) || (flags & dentry::LOOKUP_FORCE_REVALIDATE) != 0;
     if !need {
         return Ok(true);
     }
@@ -274,7 +275,7 @@ fn access(inode: &Inode, mask: i32) -> Result {
     let args = Args::new(op::ACCESS, inode::nodeid(inode), &inarg, OutSpec::NONE)?;
     match conn.send(args) {
         Ok(_) => Ok(()),
-        Err(e) if e == ENOSYS => {
+        Err(e) if e == enosys() => {
             conn.set_no_access();
             Ok(())
         }

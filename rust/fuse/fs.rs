@@ -216,8 +216,8 @@ impl FileSystem for FuseFs {
         file::release(inode, data, f)
     }
 
-    fn flush(data: ArcBorrow<'_, file::FuseFile>, f: &File) -> Result {
-        file::flush(&data, f)
+    fn flush(data: ArcBorrow<'_, file::FuseFile>, f: &File, owner: usize) -> Result {
+        file::flush(&data, f, owner)
     }
 
     fn read_iter(data: ArcBorrow<'_, file::FuseFile>, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usize> {
@@ -232,8 +232,8 @@ impl FileSystem for FuseFs {
         readdir::readdir(&data, f, ctx)
     }
 
-    fn read_folio(f: Option<&File>, folio: LockedFolio) -> Result {
-        file::read_folio(f, folio)
+    fn read_folio(data: Option<ArcBorrow<'_, file::FuseFile>>, folio: LockedFolio) -> Result {
+        file::read_folio(data.as_deref(), folio)
     }
 
     fn readahead(rac: &mut Readahead<'_>) {

@@ -16,9 +16,9 @@
 
 use super::proto::{self, Wire};
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::bindings;
+use core::sync::atomic::AtomicBool;
 use kernel::{
-    bindings,
     new_mutex, new_spinlock,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},

@@ -6,7 +6,7 @@
 use super::{file::File, fs_type::FileSystem, inode::Inode};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
-use kernel::{bindings, error::from_result, ffi::c_int, prelude::*};
+use kernel::{bindings, error::from_result, ffi::c_int, types::ForeignOwnable};
 
 /// A locked folio that is being read; dropping it without [`LockedFolio::end_read`] ends
 /// the read as failed.
@@ -91,6 +91,31 @@ impl Readahead<'_> {
         }
     }
 
+    /// The state of the open file being read, if any.
+    pub(crate) fn file_data<T: FileSystem>(
+        &self,
+    ) -> Option<<T::FileData as ForeignOwnable>::Borrowed<'_>> {
+        // SAFETY: The readahead runs on a page cache of `T` (the callback is `T`'s), so its
+        // file is an open file of `T`, alive for the call.
+        unsafe {
+            let f = (*self.0.as_ptr()).file;
+            (!f.is_null()).then(|| super::fs_file::file_data::<T>(f))
+        }
+    }
+
+    /// The asynchronous part of the window, in pages (`rac->ra->async_size`).
+    pub(crate) fn async_size(&self) -> usize {
+        // SAFETY: The control and its `ra` state are live for the call.
+        unsafe {
+            let ra = (*self.0.as_ptr()).ra;
+            if ra.is_null() {
+                0
+            } else {
+                (*ra).async_size as usize
+            }
+        }
+    }
+
     /// The number of pages left in the window (`readahead_count()`).
     pub(crate) fn pages_left(&self) -> usize {
         // SAFETY: As in `file`; a plain field of the control.
@@ -124,15 +149,15 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     folio: *mut bindings::folio,
 ) -> c_int {
     // SAFETY: The VFS passes a locked folio of `T`'s page cache, whose lock we now own, and
-    // the file it reads through (or NULL).
-    let (file, folio) = unsafe {
+    // the open file of `T` it reads through (or NULL).
+    let (data, folio) = unsafe {
         (
-            (!file.is_null()).then(|| File::from_raw(file)),
+            (!file.is_null()).then(|| super::fs_file::file_data::<T>(file)),
             LockedFolio(NonNull::new_unchecked(folio)),
         )
     };
     from_result(|| {
-        T::read_folio(file, folio)?;
+        T::read_folio(data, folio)?;
         Ok(0)
     })
 }

@@ -164,6 +164,11 @@ unsafe extern "C" fn revalidate_callback<T: FileSystem>(
 /// `LOOKUP_RCU`: the revalidation runs in an RCU walk and must not sleep.
 pub(crate) const LOOKUP_RCU: u32 = local::LOOKUP_RCU;
 
+/// Lookup flags that make a revalidation look the name up again whatever its time-out
+/// (`LOOKUP_EXCL | LOOKUP_REVAL | LOOKUP_RENAME_TARGET`).
+pub(crate) const LOOKUP_FORCE_REVALIDATE: u32 =
+    local::LOOKUP_EXCL | local::LOOKUP_REVAL | local::LOOKUP_RENAME_TARGET;
+
 /// The error that asks the VFS to retry a walk step outside RCU mode.
 pub(crate) fn echild() -> Error {
     ECHILD

@@ -22,4 +22,7 @@ declare_errno! {
     econnaborted => ECONNABORTED, "Software caused connection abort (`ECONNABORTED`).";
     eopnotsupp => EOPNOTSUPP, "Operation not supported (`EOPNOTSUPP`).";
     eproto => EPROTO, "Protocol error (`EPROTO`).";
+    enametoolong => ENAMETOOLONG, "File name too long (`ENAMETOOLONG`).";
+    eoverflow => EOVERFLOW, "Value too large (`EOVERFLOW`).";
+    econnrefused => ECONNREFUSED, "Connection refused (`ECONNREFUSED`).";
 }

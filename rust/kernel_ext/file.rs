@@ -74,6 +74,18 @@ impl File {
         unsafe { super::inode::Inode::from_raw((*self.as_raw()).f_inode) }
     }
 
+    /// Makes the file a stream: no position, reads and writes ignore it (`stream_open()`).
+    pub(crate) fn stream_open(&self) {
+        // SAFETY: Called during `open`, before the file is published.
+        unsafe { bindings::stream_open((*self.as_raw()).f_inode, self.as_raw()) };
+    }
+
+    /// Makes the file non-seekable (`nonseekable_open()`).
+    pub(crate) fn nonseekable_open(&self) {
+        // SAFETY: Called during `open`, before the file is published.
+        unsafe { bindings::nonseekable_open((*self.as_raw()).f_inode, self.as_raw()) };
+    }
+
     /// Seeks as the page cache does (`generic_file_llseek()`).
     pub(crate) fn generic_llseek(&self, offset: i64, whence: i32) -> Result<i64> {
         // SAFETY: The file is live for the call.

@@ -219,7 +219,7 @@ unsafe extern "C" fn release_callback<T: FileSystem>(
 /// # Safety
 ///
 /// `file` must be an open file of `T` (between `open` and `release`).
-unsafe fn file_data<'a, T: FileSystem>(
+pub(crate) unsafe fn file_data<'a, T: FileSystem>(
     file: *mut bindings::file,
 ) -> <T::FileData as ForeignOwnable>::Borrowed<'a> {
     // SAFETY: `private_data` holds a `T::FileData` from `open_callback`.
@@ -228,12 +228,12 @@ unsafe fn file_data<'a, T: FileSystem>(
 
 unsafe extern "C" fn flush_callback<T: FileSystem>(
     file: *mut bindings::file,
-    _id: bindings::fl_owner_t,
+    id: bindings::fl_owner_t,
 ) -> c_int {
     from_result(|| {
         // SAFETY: The VFS passes an open file of `T`.
         let (data, f) = unsafe { (file_data::<T>(file), File::from_raw(file)) };
-        T::flush(data, f)?;
+        T::flush(data, f, id as usize)?;
         Ok(0)
     })
 }
@@ -253,7 +253,7 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
             )
         };
         let n = T::read_iter(data, iocb, to)?;
-        isize::try_from(n).map_err(|_| EOVERFLOW)
+        isize::try_from(n).map_err(|_| super::error::eoverflow())
     })
 }
 

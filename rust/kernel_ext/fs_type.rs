@@ -76,13 +76,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         sb: &NewSuperBlock<Self>,
     ) -> Result<Self::Data> {
         let _ = (fc, ctx, sb);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Second step: with the state in place, creates the root inode.
     fn root_inode(ctx: &mut Self::Context, sb: &SuperBlock<Self>) -> Result<ARef<Inode<Self>>> {
         let _ = (ctx, sb);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Last step, before the root is published: may still fail (the root is then dropped).
@@ -103,7 +103,7 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// `statfs(2)` on a path whose dentry is `dentry` (`super_operations.statfs`).
     fn statfs(dentry: &Dentry<Self>, buf: &mut Kstatfs) -> Result {
         let _ = (dentry, buf);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Appends the mount options to `/proc/mounts` (`super_operations.show_options`).
@@ -132,26 +132,26 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         flags: u32,
     ) -> Result<Option<ARef<Dentry<Self>>>> {
         let _ = (dir, dentry, flags);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// `stat(2)` and `statx(2)` (`inode_operations.getattr`).
     fn getattr(inode: &Inode<Self>, stat: &mut Kstat, request_mask: u32, flags: u32) -> Result {
         let _ = (inode, stat, request_mask, flags);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Permission check for `mask` (`MAY_*`) (`inode_operations.permission`).
     fn permission(inode: &Inode<Self>, mask: i32) -> Result {
         let _ = (inode, mask);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Reads a symbolic link's target (`inode_operations.get_link`); `dentry` is `None` in an
     /// RCU walk, where sleeping is not allowed.
     fn get_link(dentry: Option<&Dentry<Self>>, inode: &Inode<Self>) -> Result<KVec<u8>> {
         let _ = (dentry, inode);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// Whether a cached dentry is still valid (`dentry_operations.d_revalidate`).
@@ -163,7 +163,7 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// Opens a file or directory (`file_operations.open`).
     fn open(inode: &Inode<Self>, file: &File) -> Result<Self::FileData> {
         let _ = (inode, file);
-        Err(ENOSYS)
+        Err(super::error::enosys())
     }
 
     /// The last reference to an open file is gone (`file_operations.release`).
@@ -171,9 +171,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         let _ = (inode, data, file);
     }
 
-    /// `close(2)` of one descriptor (`file_operations.flush`).
-    fn flush(data: <Self::FileData as ForeignOwnable>::Borrowed<'_>, file: &File) -> Result {
-        let _ = (data, file);
+    /// `close(2)` of one descriptor (`file_operations.flush`); `owner` identifies the
+    /// closing file table (for lock owners).
+    fn flush(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        owner: usize,
+    ) -> Result {
+        let _ = (data, file, owner);
         Ok(())
     }
 
@@ -202,9 +207,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         Err(ENOTDIR)
     }
 
-    /// Fills a locked folio of a regular file (`address_space_operations.read_folio`).
-    fn read_folio(file: Option<&File>, folio: LockedFolio) -> Result {
-        let _ = file;
+    /// Fills a locked folio of a regular file (`address_space_operations.read_folio`), read
+    /// through the open file whose state is `data`, if any.
+    fn read_folio(
+        data: Option<<Self::FileData as ForeignOwnable>::Borrowed<'_>>,
+        folio: LockedFolio,
+    ) -> Result {
+        let _ = data;
         folio.end_read(false);
         Err(EIO)
     }

@@ -326,7 +326,7 @@ impl<T: FileSystem> Inode<T> {
     pub(crate) unsafe fn from_iget(inode: NonNull<bindings::inode>) -> Either<ARef<Self>, NewInode<T>> {
         // SAFETY: The inode is live.
         let state = unsafe { local::rust_fuse_inode_state(inode.as_ptr()) };
-        if state & u64::from(bindings::I_NEW) as core::ffi::c_ulong != 0 {
+        if state & bindings::I_NEW as kernel::ffi::c_ulong != 0 {
             Either::Right(NewInode(inode, PhantomData))
         } else {
             // SAFETY: A referenced, initialised inode whose reference we now own.

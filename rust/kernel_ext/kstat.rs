@@ -96,7 +96,7 @@ impl Kstat {
         st.blksize = a.blksize;
         let ts = |(s, n): (i64, u32)| bindings::timespec64 {
             tv_sec: s,
-            tv_nsec: i64::from(n),
+            tv_nsec: n as _,
         };
         st.atime = ts(a.times[0]);
         st.mtime = ts(a.times[1]);
@@ -150,14 +150,14 @@ impl Kstatfs {
     pub(crate) fn set(&mut self, a: &StatfsAttrs) {
         // SAFETY: The buffer is ours for the call (type invariant).
         let st = unsafe { &mut *self.0.get() };
-        st.f_type = a.fs_type.into();
+        st.f_type = a.fs_type as _;
         st.f_blocks = a.blocks;
         st.f_bfree = a.bfree;
         st.f_bavail = a.bavail;
         st.f_files = a.files;
         st.f_ffree = a.ffree;
-        st.f_bsize = a.bsize.into();
-        st.f_namelen = a.namelen.into();
-        st.f_frsize = a.frsize.into();
+        st.f_bsize = a.bsize as _;
+        st.f_namelen = a.namelen as _;
+        st.f_frsize = a.frsize as _;
     }
 }

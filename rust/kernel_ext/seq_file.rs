@@ -27,6 +27,6 @@ impl SeqFile {
     /// Appends `s` (`seq_puts()`).
     pub(crate) fn puts(&self, s: &CStr) {
         // SAFETY: The seq_file is live and ours for the callback; `s` is NUL-terminated.
-        unsafe { local::seq_puts(self.0.get(), s.as_char_ptr()) };
+        unsafe { local::__seq_puts(self.0.get(), s.as_char_ptr()) };
     }
 }

@@ -72,7 +72,7 @@ impl<T: FileSystem> SuperBlock<T> {
     pub(crate) fn is_active(&self) -> bool {
         // SAFETY: `s_flags` is a word read once; `SB_ACTIVE` changes only at unmount.
         let flags = unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).s_flags)) };
-        flags & local::SB_ACTIVE as core::ffi::c_ulong != 0
+        flags & local::SB_ACTIVE as kernel::ffi::c_ulong != 0
     }
 
     /// `log2` of the block size.
@@ -107,7 +107,7 @@ impl<T: FileSystem> SuperBlock<T> {
     /// Sets `SB_NOSEC` (no suid/sgid/capability check on writes).
     pub(crate) fn set_nosec(&self) {
         // SAFETY: The C module sets this flag the same way after mounting.
-        unsafe { (*self.as_raw()).s_flags |= local::SB_NOSEC as core::ffi::c_ulong };
+        unsafe { (*self.as_raw()).s_flags |= local::SB_NOSEC as kernel::ffi::c_ulong };
     }
 
     /// Finds the inode with `key` or creates a new one (`iget5_locked()`).
@@ -180,9 +180,9 @@ impl<T: FileSystem> NewSuperBlock<T> {
             (*sb).s_blocksize_bits = params.blocksize_bits;
             (*sb).s_blocksize = 1 << params.blocksize_bits;
             (*sb).s_time_gran = params.time_gran;
-            (*sb).s_flags = ((*sb).s_flags | params.set_flags as core::ffi::c_ulong)
-                & !(params.clear_flags as core::ffi::c_ulong);
-            (*sb).s_iflags |= params.set_iflags as core::ffi::c_ulong;
+            (*sb).s_flags = ((*sb).s_flags | params.set_flags as kernel::ffi::c_ulong)
+                & !(params.clear_flags as kernel::ffi::c_ulong);
+            (*sb).s_iflags |= params.set_iflags as kernel::ffi::c_ulong;
         }
     }
 
@@ -205,7 +205,7 @@ impl<T: FileSystem> NewSuperBlock<T> {
         to_result(unsafe {
             bindings::super_setup_bdi_name(
                 self.as_raw(),
-                c"%u:%u%s".as_ptr().cast(),
+                c"%u:%u%s".as_ptr().cast_mut().cast(),
                 major,
                 minor,
                 c"".as_ptr().cast::<u8>(),

@@ -79,7 +79,7 @@ pub(crate) fn jiffies64() -> u64 {
 pub(crate) fn duration_to_jiffies(sec: u64, nsec: u32) -> u64 {
     let ts = bindings::timespec64 {
         tv_sec: sec.min(i64::MAX as u64) as i64,
-        tv_nsec: i64::from(nsec),
+        tv_nsec: nsec as _,
     };
     // SAFETY: `ts` is a valid local.
     unsafe { bindings::timespec64_to_jiffies(&ts) as u64 }
@@ -119,4 +119,10 @@ pub(crate) fn current_ids_are(uid: Kuid, gid: Kgid) -> bool {
 pub(crate) fn current_in_userns(ns: &UserNamespace) -> bool {
     // SAFETY: `ns` is live; the function only walks namespace parents.
     unsafe { bindings::current_in_userns(ns.as_raw()) }
+}
+
+/// A random number (`get_random_u32()`).
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: May be called from any context.
+    unsafe { bindings::get_random_u32() }
 }

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Open files and the read data path (the C module's `file.c`): OPEN/OPENDIR, RELEASE,
+//! FLUSH, reads through the page cache (`read_folio`, readahead with asynchronous READs in
+//! the background queue when the daemon allows them) and `FOPEN_DIRECT_IO` reads.
+
+use super::{
+    conn::Conn,
+    dir,
+    fs::FuseFs,
+    inode::{self, Inode},
+    proto::{fopen, op, Wire},
+    request::{Args, OutSpec, RequestEnd},
+};
+use crate::bindings as b;
+use crate::kernel_ext::{
+    error::enosys,
+    address_space::{LockedFolio, Readahead},
+    file::{File, Kiocb},
+    iov_iter::IovIter,
+};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{
+    bindings, new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{Arc, Mutex, SpinLock},
+};
+
+/// An open file or directory (the C module's `struct fuse_file`).
+#[pin_data(PinnedDrop)]
+pub(crate) struct FuseFile {
+    conn: Arc<Conn>,
+    pub(crate) nodeid: u64,
+    pub(crate) fh: u64,
+    pub(crate) open_flags: u32,
+    /// The file's open flags, sent with READ and RELEASE.
+    pub(crate) f_flags: u32,
+    is_dir: bool,
+    /// Send RELEASE/RELEASEDIR when the last reference goes.
+    release: AtomicBool,
+    /// Serialises directory listings (C's `ff->readdir.lock`).
+    #[pin]
+    pub(crate) readdir_lock: Mutex<()>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for FuseFile {
+    fn drop(self: Pin<&mut Self>) {
+        if !self.release.load(Ordering::Acquire) {
+            return;
+        }
+        // The C module's `fuse_file_put()`: RELEASE goes in the background, forced.
+        let mut inarg = b::fuse_release_in::zeroed();
+        inarg.fh = self.fh;
+        inarg.flags = self.f_flags;
+        let opcode = if self.is_dir { op::RELEASEDIR } else { op::RELEASE };
+        if let Ok(mut args) = Args::new(opcode, self.nodeid, &inarg, OutSpec::NONE) {
+            args.force = true;
+            if let Ok(end) = Arc::new(NoEnd, GFP_KERNEL) {
+                self.conn.send_background(args, end);
+            }
+        }
+    }
+}
+
+/// The end step of a request whose result nobody needs (RELEASE).
+struct NoEnd;
+
+impl RequestEnd for NoEnd {
+    fn end(&self, _conn: &Conn, _result: core::result::Result<&[u8], i32>) {}
+}
+
+/// `file_operations.open` of files and directories (C's `fuse_open()`, `fuse_dir_open()`).
+pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
+    inode::check_bad(inode)?;
+    let conn = inode::conn(inode);
+    let is_dir = inode.file_type() == bindings::S_IFDIR;
+    let f_flags = file.flags();
+    let nodeid = inode::nodeid(inode);
+    let (may_open, opcode) = if is_dir {
+        (!conn.no_opendir(), op::OPENDIR)
+    } else {
+        (!conn.no_open(), op::OPEN)
+    };
+    let mut fh = 0;
+    let mut open_flags = fopen::KEEP_CACHE;
+    let mut release = !is_dir || may_open;
+    if may_open {
+        let mut inarg = b::fuse_open_in::zeroed();
+        let mut flags = f_flags & !(bindings::O_CREAT | bindings::O_EXCL | bindings::O_NOCTTY);
+        if !conn.neg().atomic_o_trunc {
+            flags &= !bindings::O_TRUNC;
+        }
+        inarg.flags = flags;
+        let args = Args::new(
+            opcode,
+            nodeid,
+            &inarg,
+            OutSpec::fixed(core::mem::size_of::<b::fuse_open_out>()),
+        )?;
+        match conn.send(args) {
+            Ok(r) => {
+                let out: b::fuse_open_out = r.get();
+                fh = out.fh;
+                open_flags = out.open_flags;
+            }
+            Err(e) if e == enosys() => {
+                if is_dir {
+                    conn.set_no_opendir();
+                    release = false;
+                } else {
+                    conn.set_no_open();
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if is_dir {
+        open_flags &= !fopen::DIRECT_IO;
+    }
+    // A file opened without OPEN support is released without RELEASE.
+    if !is_dir && conn.no_open() {
+        release = false;
+    }
+    if open_flags & fopen::STREAM != 0 {
+        file.stream_open();
+    } else if open_flags & fopen::NONSEEKABLE != 0 {
+        file.nonseekable_open();
+    }
+    if !is_dir && open_flags & fopen::KEEP_CACHE == 0 {
+        let _ = inode.invalidate_pages();
+    }
+    Arc::pin_init(
+        pin_init!(FuseFile {
+            conn,
+            nodeid,
+            fh,
+            open_flags,
+            f_flags,
+            is_dir,
+            release: AtomicBool::new(release),
+            readdir_lock <- new_mutex!(()),
+        }),
+        GFP_KERNEL,
+    )
+}
+
+/// `file_operations.release`: dropping the last reference sends RELEASE (see `FuseFile`).
+pub(crate) fn release(_inode: &Inode, ff: Arc<FuseFile>, _file: &File) {
+    drop(ff);
+}
+
+/// `file_operations.flush` on `close(2)` (C's `fuse_flush()`); ENOSYS is remembered.
+pub(crate) fn flush(ff: &FuseFile, file: &File, owner: usize) -> Result {
+    let inode = file.inode::<FuseFs>();
+    inode::check_bad(inode)?;
+    if ff.conn.no_flush() {
+        return Ok(());
+    }
+    let mut inarg = b::fuse_flush_in::zeroed();
+    inarg.fh = ff.fh;
+    inarg.lock_owner = ff.conn.lock_owner_id(owner);
+    let mut args = Args::new(op::FLUSH, inode::nodeid(inode), &inarg, OutSpec::NONE)?;
+    args.force = true;
+    match ff.conn.send(args) {
+        Ok(_) => Ok(()),
+        Err(e) if e == enosys() => {
+            ff.conn.set_no_flush();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Builds the arguments of a READ (C's `fuse_read_args_fill()`).
+fn read_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args> {
+    let mut inarg = b::fuse_read_in::zeroed();
+    inarg.fh = ff.fh;
+    inarg.offset = pos as u64;
+    inarg.size = count as u32;
+    inarg.flags = ff.f_flags;
+    Args::new(opcode, ff.nodeid, &inarg, OutSpec::up_to(count))
+}
+
+/// Directory listings use READ's arguments too.
+pub(crate) fn readdir_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args> {
+    read_args(ff, opcode, pos, count)
+}
+
+/// A short read means end of file: shrink the cached size if no attribute update happened
+/// since the read began (C's `fuse_short_read()` and `fuse_read_update_size()`).
+fn short_read(inode: &Inode, attr_ver: u64, size: i64) {
+    let conn = inode::conn(inode);
+    let mut st = inode.data().state.lock();
+    if attr_ver >= st.attr_version && size < inode.size() {
+        st.attr_version = conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1;
+        inode.set_size(size);
+    }
+}
+
+/// Refreshes the attributes if they expired (C's `fuse_update_attributes()`).
+fn update_attributes(inode: &Inode, mask: u32) -> Result {
+    let (inval, i_time) = {
+        let st = inode.data().state.lock();
+        (st.inval_mask, st.i_time)
+    };
+    if mask & inval != 0 || inode::expired(i_time) {
+        dir::do_getattr(inode, None)?;
+    }
+    Ok(())
+}
+
+/// `file_operations.read_iter` (C's `fuse_file_read_iter()`).
+pub(crate) fn read_iter(ff: &FuseFile, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usize> {
+    {
+        let inode = iocb.file().inode::<FuseFs>();
+        inode::check_bad(inode)?;
+        if ff.open_flags & fopen::DIRECT_IO == 0 {
+            let neg = ff.conn.neg();
+            if neg.auto_inval_data || iocb.pos() + to.count() as i64 > inode.size() {
+                update_attributes(inode, bindings::STATX_SIZE)?;
+            }
+        }
+    }
+    if ff.open_flags & fopen::DIRECT_IO != 0 {
+        return direct_read(ff, iocb, to);
+    }
+    iocb.generic_read(to)
+}
+
+/// A read that bypasses the page cache (`FOPEN_DIRECT_IO`), in requests of at most
+/// `max_read` and `max_pages` pages, until the buffer is full or the daemon reads short.
+fn direct_read(ff: &FuseFile, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usize> {
+    let neg = ff.conn.neg();
+    let chunk = (ff.conn.mount.max_read as usize).min(neg.max_pages as usize * PAGE_SIZE);
+    let mut done = 0;
+    while to.count() > 0 {
+        let want = to.count().min(chunk);
+        let pos = iocb.pos();
+        let args = read_args(ff, op::READ, pos, want)?;
+        let reply = match ff.conn.send(args) {
+            Ok(r) => r,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let data = reply.data();
+        to.copy_all_to(data)?;
+        done += data.len();
+        iocb.set_pos(pos + data.len() as i64);
+        if data.len() < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Fills `folios` (consecutive, starting at the first one's position) from a READ reply;
+/// bytes past the reply are zero, as the C module's `page_zeroing`.
+fn fill_folios(folios: KVec<LockedFolio>, result: core::result::Result<&[u8], i32>, attr_ver: u64) {
+    let Some(first) = folios.first() else {
+        return;
+    };
+    let pos = first.pos();
+    let count: usize = folios.iter().map(|f| f.size()).sum();
+    match result {
+        Ok(data) => {
+            if data.len() < count {
+                short_read(first.inode::<FuseFs>(), attr_ver, pos + data.len() as i64);
+            }
+            let mut off = 0;
+            for f in folios {
+                let end = (off + f.size()).min(data.len());
+                let chunk = data.get(off.min(end)..end).unwrap_or(&[]);
+                f.fill(chunk);
+                off += f.size();
+                f.end_read(true);
+            }
+        }
+        Err(_) => {
+            for f in folios {
+                f.end_read(false);
+            }
+        }
+    }
+}
+
+/// `address_space_operations.read_folio` (C's `fuse_read_folio()`): one synchronous READ.
+pub(crate) fn read_folio(ff: Option<&FuseFile>, folio: LockedFolio) -> Result {
+    let inode: &Inode = folio.inode::<FuseFs>();
+    if let Err(e) = inode::check_bad(inode) {
+        folio.end_read(false);
+        return Err(e);
+    }
+    let Some(ff) = ff else {
+        folio.end_read(false);
+        return Err(EIO);
+    };
+    let attr_ver = inode::attr_version(&ff.conn);
+    let args = match read_args(ff, op::READ, folio.pos(), folio.size()) {
+        Ok(a) => a,
+        Err(e) => {
+            folio.end_read(false);
+            return Err(e);
+        }
+    };
+    let mut folios = KVec::new();
+    folios.push(folio, GFP_KERNEL)?;
+    match ff.conn.send(args) {
+        Ok(r) => {
+            fill_folios(folios, Ok(r.data()), attr_ver);
+            Ok(())
+        }
+        Err(e) => {
+            fill_folios(folios, Err(e.to_errno()), attr_ver);
+            Err(e)
+        }
+    }
+}
+
+/// The end of an asynchronous readahead READ (C's `fuse_readpages_end()`).
+#[pin_data]
+struct ReadEnd {
+    #[pin]
+    folios: SpinLock<Option<KVec<LockedFolio>>>,
+    attr_ver: u64,
+    /// Keeps the file (and its RELEASE) until the read ends.
+    _ff: Arc<FuseFile>,
+}
+
+impl RequestEnd for ReadEnd {
+    fn end(&self, _conn: &Conn, result: core::result::Result<&[u8], i32>) {
+        let folios = self.folios.lock().take();
+        if let Some(folios) = folios {
+            fill_folios(folios, result, self.attr_ver);
+        }
+    }
+}
+
+/// `address_space_operations.readahead` (C's `fuse_readahead()`): READs of up to
+/// `max_pages` (and `max_read`) each, sent in the background when the daemon negotiated
+/// ASYNC_READ.
+pub(crate) fn readahead(rac: &mut Readahead<'_>) {
+    let Some(ff) = rac.file_data::<FuseFs>() else {
+        return;
+    };
+    let ff: Arc<FuseFile> = ff.into();
+    let neg = ff.conn.neg();
+    let max_pages = (neg.max_pages as usize).min(ff.conn.mount.max_read as usize / PAGE_SIZE).max(1);
+    loop {
+        let (num_bg, congestion) = ff.conn.congestion();
+        if num_bg >= congestion && rac.async_size() >= rac.pages_left() {
+            // Congested and only asynchronous pages left: skip the rest.
+            break;
+        }
+        let nr = rac.pages_left().min(max_pages);
+        if nr == 0 {
+            break;
+        }
+        let Ok(mut folios) = KVec::with_capacity(nr, GFP_KERNEL) else {
+            return;
+        };
+        let mut pages = 0;
+        while pages < nr {
+            let Some(f) = rac.next_folio() else {
+                break;
+            };
+            pages += f.size() / PAGE_SIZE;
+            if let Err(e) = folios.push(f, GFP_KERNEL) {
+                drop(e);
+                break;
+            }
+        }
+        send_readpages(&ff, folios);
+    }
+}
+
+/// Sends one READ for consecutive folios (C's `fuse_send_readpages()`).
+fn send_readpages(ff: &Arc<FuseFile>, folios: KVec<LockedFolio>) {
+    let Some(first) = folios.first() else {
+        return;
+    };
+    let pos = first.pos();
+    let count: usize = folios.iter().map(|f| f.size()).sum();
+    let attr_ver = inode::attr_version(&ff.conn);
+    let args = match read_args(ff, op::READ, pos, count) {
+        Ok(a) => a,
+        Err(e) => return fill_folios(folios, Err(e.to_errno()), attr_ver),
+    };
+    if ff.conn.neg().async_read {
+        let end = Arc::pin_init(
+            pin_init!(ReadEnd {
+                folios <- kernel::new_spinlock!(Some(folios)),
+                attr_ver,
+                _ff: ff.clone(),
+            }),
+            GFP_KERNEL,
+        );
+        // On allocation failure the folios were dropped, which ends their reads as failed.
+        if let Ok(end) = end {
+            let end: Arc<dyn RequestEnd> = end;
+            ff.conn.send_background(args, end);
+        }
+        return;
+    }
+    match ff.conn.send(args) {
+        Ok(r) => fill_folios(folios, Ok(r.data()), attr_ver),
+        Err(e) => fill_folios(folios, Err(e.to_errno()), attr_ver),
+    }
+}
+
+/// `file_operations.llseek` (C's `fuse_file_llseek()`): `SEEK_END` refreshes the size.
+pub(crate) fn llseek(file: &File, offset: i64, whence: i32) -> Result<i64> {
+    if whence == bindings::SEEK_END as i32 {
+        let inode = file.inode::<FuseFs>();
+        update_attributes(inode, bindings::STATX_SIZE)?;
+    }
+    file.generic_llseek(offset, whence)
+}
