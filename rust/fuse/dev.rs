@@ -51,6 +51,11 @@ impl DevFile {
         self.attached.lock().clone().ok_or(EPERM)
     }
 
+    /// The connection the file is attached to, if any.
+    pub(crate) fn conn(&self) -> Option<Arc<Conn>> {
+        self.attached.lock().as_ref().map(|a| a.conn.clone())
+    }
+
     /// Attaches the file to `conn` (a mount, or a clone); `EINVAL` if it is attached already.
     pub(crate) fn attach(&self, conn: &Arc<Conn>) -> Result {
         let mut a = self.attached.lock();

@@ -21,7 +21,7 @@ use crate::kernel_ext::{
     dentry::Dentry,
     file::{DirEmitter, File, Kiocb},
     fs_context::{FsContext, FsParameter, Params},
-    fs_type::{fs_type, get_tree_nodev, FileSystem, FsType},
+    fs_type::{fs_type, get_tree_nodev, get_tree_shared, FileSystem, FsType},
     iov_iter::IovIter,
     kstat::{Kstat, Kstatfs},
     seq_file::SeqFile,
@@ -73,6 +73,11 @@ impl FileSystem for FuseFs {
     fn get_tree(fc: &FsContext, opts: &mut Self::Context) -> Result {
         // A `fuse` mount needs a `/dev/fuse` file (no message, as in C).
         let file = opts.fd.and_then(File::fget).ok_or(EINVAL)?;
+        // A `/dev/fuse` file that serves a mount already: mount that connection again (the
+        // C module allows this); ENOTCONN if its super block is gone.
+        if let Some(conn) = file.data(&FUSE_DEV_FOPS).and_then(|d| d.conn()) {
+            return get_tree_shared::<FuseFs>(fc, conn_key(&conn));
+        }
         opts.file = Some(file);
         let res = get_tree_nodev::<FuseFs>(fc);
         opts.file = None;
@@ -140,6 +145,10 @@ impl FileSystem for FuseFs {
         unsafe { m.sb.set(sb) };
         init::send(&m.conn, m.sb.clone(), sb.ra_pages());
         Ok(())
+    }
+
+    fn sb_key(sb: &SuperBlock<Self>) -> usize {
+        conn_key(&sb.data().conn)
     }
 
     fn init_inode_data() -> impl PinInit<FuseInode, Error> {
@@ -239,4 +248,9 @@ impl FileSystem for FuseFs {
     fn readahead(rac: &mut Readahead<'_>) {
         file::readahead(rac)
     }
+}
+
+/// A connection's identity, to find its super block: its address.
+fn conn_key(conn: &Arc<Conn>) -> usize {
+    core::ptr::from_ref::<Conn>(conn) as usize
 }

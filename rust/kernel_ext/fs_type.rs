@@ -91,6 +91,12 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         Ok(())
     }
 
+    /// The key that [`get_tree_shared`] finds an existing super block by.
+    fn sb_key(sb: &SuperBlock<Self>) -> usize {
+        let _ = sb;
+        0
+    }
+
     /// Initialises a new inode's state (`super_operations.alloc_inode`).
     fn init_inode_data() -> impl PinInit<Self::InodeData, Error>;
 
@@ -230,6 +236,51 @@ pub(crate) fn get_tree_nodev<T: FileSystem>(fc: &FsContext) -> Result {
     // SAFETY: `fc` is a live context of `T` during its `get_tree` operation (the only caller
     // of this function is `T::get_tree`); the callback is `T`'s.
     to_result(unsafe { local::get_tree_nodev(fc.as_raw(), Some(fill_super_callback::<T>)) })
+}
+
+/// Mounts the existing super block whose [`FileSystem::sb_key`] is `key` again (`sget_fc()`);
+/// fails with `ENOTCONN` if there is none (it never creates one).
+pub(crate) fn get_tree_shared<T: FileSystem>(fc: &FsContext, key: usize) -> Result {
+    let raw = fc.as_raw();
+    // SAFETY: `fc` is a live context of `T` during its `get_tree`; `sget_key` is ours to set
+    // and is only read by the test callback below.
+    unsafe { (*raw).sget_key = key as *mut c_void };
+    // SAFETY: The callbacks are `T`'s and match `sget_fc()`'s contract: `test` only reads
+    // super blocks of `T`, `set` refuses to create one.
+    let sb = unsafe {
+        bindings::sget_fc(
+            raw.cast(),
+            Some(sget_test_callback::<T>),
+            Some(sget_set_callback),
+        )
+    };
+    let sb = kernel::error::from_err_ptr(sb)?;
+    // SAFETY: `sget_fc()` returned a live, active super block with `s_umount` held, as
+    // `get_tree` must leave it; its root is set (it was mounted), and the reference we
+    // take becomes the mount's root.
+    unsafe { (*raw).root = local::rust_fuse_dget((*sb).s_root) };
+    Ok(())
+}
+
+unsafe extern "C" fn sget_test_callback<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> c_int {
+    // SAFETY: `sget_fc()` passes a super block of `T`'s type and our context.
+    unsafe {
+        let key = (*fc.cast::<local::fs_context>()).sget_key as usize;
+        if (*sb).s_fs_info.is_null() || (*sb).s_root.is_null() {
+            return 0;
+        }
+        c_int::from(T::sb_key(SuperBlock::<T>::from_raw(sb)) == key)
+    }
+}
+
+unsafe extern "C" fn sget_set_callback(
+    _sb: *mut bindings::super_block,
+    _fc: *mut bindings::fs_context,
+) -> c_int {
+    super::error::enotconn().to_errno()
 }
 
 /// The `fill_super` callback of `get_tree_nodev()` for `T`.

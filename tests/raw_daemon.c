@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A daemon of our own that speaks raw /dev/fuse and misbehaves on purpose:
+ * short and long replies, unknown uniques, positive or huge errors, a reply
+ * to an answered request, a bad header length, INIT with a bad major
+ * version, interrupts, a reply that never comes (the waiter is killed, the
+ * daemon goes away). Each case checks what the daemon's write returns and
+ * what the waiting process sees; both must be the same on the C module and
+ * rust_fuse, with a clean kernel log and a clean unmount.
+ *
+ * One deliberate difference is tested by name: a waiter killed with SIGKILL
+ * while the daemon holds its request leaves at once on rust_fuse; the C
+ * module keeps it in an uninterruptible wait until the daemon answers or
+ * goes away.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fuse.h>
+
+#include "kselftest_harness.h"
+
+#define MNT "/tmp/raw_daemon.mnt"
+#define BUFSZ (1 << 17)
+/* The bit that marks an interrupt's unique id (the kernel's FUSE_INT_REQ_BIT). */
+#define INT_REQ_BIT 1ULL
+
+static char buf[BUFSZ];
+
+static int is_rust(void)
+{
+	const char *impl = getenv("TESTVM_FUSE");
+
+	return impl && !strcmp(impl, "rust");
+}
+
+/* Reads one request; returns its header (in buf) or NULL. */
+static struct fuse_in_header *get_req(int fd)
+{
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < (ssize_t)sizeof(struct fuse_in_header))
+		return NULL;
+	return (struct fuse_in_header *)buf;
+}
+
+/* Writes a reply: header with `len` as given (or computed if 0), then data. */
+static ssize_t reply_raw(int fd, uint64_t unique, int32_t error, const void *data,
+			 size_t size, uint32_t len)
+{
+	struct fuse_out_header oh = {
+		.len = len ? len : sizeof(oh) + size,
+		.error = error,
+		.unique = unique,
+	};
+	struct iovec iov[2] = { { &oh, sizeof(oh) }, { (void *)data, size } };
+	ssize_t n = writev(fd, iov, size ? 2 : 1);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t reply(int fd, uint64_t unique, int32_t error, const void *data, size_t size)
+{
+	return reply_raw(fd, unique, error, data, size, 0);
+}
+
+/* Mounts MNT on a new /dev/fuse file; answers INIT with `major` unless 0. */
+static int setup(struct __test_metadata *_metadata, uint32_t major)
+{
+	struct fuse_init_out init = {
+		.major = major, .minor = 31, .max_readahead = 65536,
+		.max_write = 4096, .max_background = 4, .congestion_threshold = 3,
+	};
+	struct fuse_in_header *h;
+	char opts[128];
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	mkdir(MNT, 0755);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts)) {
+		close(fd);
+		return -1;
+	}
+	h = get_req(fd);
+	if (!h || h->opcode != FUSE_INIT)
+		return -1;
+	if (major && reply(fd, h->unique, 0, &init, sizeof(init)) != sizeof(struct fuse_out_header) + sizeof(init))
+		return -1;
+	return fd;
+}
+
+static void teardown(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	umount2(MNT, MNT_DETACH);
+	rmdir(MNT);
+}
+
+/* In a forked waiter: drop the inherited /dev/fuse descriptors, so that the
+ * daemon's close is the last one. */
+static void child_prep(void)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
+/* Forks a process that stats MNT and exits with the errno (0 on success). */
+static pid_t stat_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct stat st;
+
+		child_prep();
+		_exit(stat(MNT, &st) ? errno : 0);
+	}
+	return pid;
+}
+
+/* Waits for a child: its exit status, 128+signal, or -1 after `secs`. */
+static int wait_child(pid_t pid, int secs)
+{
+	int status, i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(50000);
+	}
+	return -1;
+}
+
+static void fill_attr(struct fuse_attr_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->attr.ino = 1;
+	out->attr.mode = S_IFDIR | 0755;
+	out->attr.nlink = 2;
+	out->attr_valid = 0;
+}
+
+/* The next request must be GETATTR of the root; returns its unique. */
+static uint64_t expect_getattr(struct __test_metadata *_metadata, int fd)
+{
+	struct fuse_in_header *h = get_req(fd);
+
+	if (!h)
+		return 0;
+	EXPECT_EQ(FUSE_GETATTR, h->opcode);
+	EXPECT_EQ(FUSE_ROOT_ID, h->nodeid);
+	return h->unique;
+}
+
+FIXTURE(raw)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(raw)
+{
+	self->fd = setup(_metadata, FUSE_KERNEL_VERSION);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(raw)
+{
+	teardown(self->fd);
+}
+
+TEST_F(raw, good_reply)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, short_reply)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, 0, &out, sizeof(out) - 8));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, long_reply)
+{
+	char big[sizeof(struct fuse_attr_out) + 16] = { 0 };
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, 0, big, sizeof(big)));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, header_only_reply)
+{
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, 0, NULL, 0));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, error_reply_with_payload)
+{
+	char junk[8] = { 0 };
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, -ENOENT, junk, sizeof(junk)));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, unknown_unique)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	EXPECT_EQ(-ENOENT, reply(self->fd, u + 1000, 0, &out, sizeof(out)));
+	/* The real request is undisturbed. */
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, positive_and_huge_errors)
+{
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, 5, NULL, 0));
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, -512, NULL, 0));
+	EXPECT_EQ(-EINVAL, reply(self->fd, u, -100000, NULL, 0));
+	/* Refused before the request was looked up: it still waits. */
+	EXPECT_EQ(-1, wait_child(pid, 1));
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(self->fd, u, -EPERM, NULL, 0));
+	EXPECT_EQ(EPERM, wait_child(pid, 10));
+}
+
+TEST_F(raw, error_reply)
+{
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(self->fd, u, -EACCES, NULL, 0));
+	EXPECT_EQ(EACCES, wait_child(pid, 10));
+}
+
+TEST_F(raw, reply_twice)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(-ENOENT, reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, bad_header_length)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	EXPECT_EQ(-EINVAL, reply_raw(self->fd, u, 0, &out, sizeof(out), 20));
+	EXPECT_EQ(-EINVAL, write(self->fd, buf, 8) < 0 ? -errno : 0);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, read_buffer_too_small)
+{
+	char small[4096];
+
+	EXPECT_EQ(-1, read(self->fd, small, sizeof(small)));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(raw, nonblocking_read_and_poll)
+{
+	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	int fl = fcntl(self->fd, F_GETFL);
+	struct fuse_attr_out out;
+	pid_t pid;
+	uint64_t u;
+
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	pid = stat_child();
+	EXPECT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(POLLIN, p.revents & POLLIN);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl));
+	u = expect_getattr(_metadata, self->fd);
+	fill_attr(&out);
+	reply(self->fd, u, 0, &out, sizeof(out));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(raw, interrupt)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct fuse_in_header *h;
+	struct fuse_interrupt_in *in;
+	pid_t pid;
+	uint64_t u;
+
+	pid = fork();
+	if (pid == 0) {
+		struct stat st;
+
+		child_prep();
+		sigaction(SIGUSR1, &sa, NULL);
+		_exit(stat(MNT, &st) ? errno : 0);
+	}
+	u = expect_getattr(_metadata, self->fd);
+	usleep(200000);
+	kill(pid, SIGUSR1);
+	h = get_req(self->fd);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(FUSE_INTERRUPT, h->opcode);
+	EXPECT_EQ(u | INT_REQ_BIT, h->unique);
+	in = (struct fuse_interrupt_in *)(h + 1);
+	EXPECT_EQ(u, in->unique);
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(self->fd, u, -EINTR, NULL, 0));
+	EXPECT_EQ(EINTR, wait_child(pid, 10));
+}
+
+TEST_F(raw, interrupt_enosys)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct fuse_in_header *h;
+	struct fuse_attr_out out;
+	pid_t pid;
+	uint64_t u;
+
+	pid = fork();
+	if (pid == 0) {
+		struct stat st;
+
+		child_prep();
+		sigaction(SIGUSR1, &sa, NULL);
+		_exit(stat(MNT, &st) ? errno : 0);
+	}
+	u = expect_getattr(_metadata, self->fd);
+	usleep(200000);
+	kill(pid, SIGUSR1);
+	h = get_req(self->fd);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(FUSE_INTERRUPT, h->opcode);
+	/* An interrupt reply with a payload is refused; ENOSYS is accepted. */
+	EXPECT_EQ(-EINVAL, reply(self->fd, h->unique, -ENOSYS, buf, 8));
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(self->fd, u | INT_REQ_BIT, -ENOSYS, NULL, 0));
+	fill_attr(&out);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, daemon_gone_wakes_every_waiter)
+{
+	pid_t a = stat_child(), b;
+	struct stat st;
+
+	expect_getattr(_metadata, self->fd);
+	b = stat_child();
+	usleep(300000);
+	/* One request is with the daemon, one is queued: both end. */
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(ECONNABORTED, wait_child(a, 10));
+	EXPECT_EQ(ECONNABORTED, wait_child(b, 10));
+	EXPECT_EQ(-1, stat(MNT, &st));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(0, umount2(MNT, 0));
+}
+
+TEST_F(raw, umount_force_aborts)
+{
+	pid_t a = stat_child();
+	char rbuf[BUFSZ];
+
+	expect_getattr(_metadata, self->fd);
+	EXPECT_EQ(0, umount2(MNT, MNT_FORCE | MNT_DETACH));
+	EXPECT_EQ(ECONNABORTED, wait_child(a, 10));
+	EXPECT_EQ(-1, read(self->fd, rbuf, sizeof(rbuf)));
+	EXPECT_EQ(ENODEV, errno);
+}
+
+TEST_F(raw, sigkill_while_daemon_holds_request)
+{
+	pid_t pid = stat_child();
+	int early;
+
+	expect_getattr(_metadata, self->fd);
+	usleep(200000);
+	kill(pid, SIGKILL);
+	early = wait_child(pid, 2);
+	if (is_rust()) {
+		/* Deliberate difference: the killed waiter leaves at once. */
+		EXPECT_EQ(128 + SIGKILL, early);
+	} else {
+		/* The C module keeps it until the daemon goes away. */
+		EXPECT_EQ(-1, early);
+	}
+	close(self->fd);
+	self->fd = -1;
+	if (early < 0)
+		EXPECT_EQ(128 + SIGKILL, wait_child(pid, 10));
+}
+
+TEST(init_bad_major)
+{
+	int fd = setup(_metadata, 0);
+	struct fuse_init_out init = { .major = 8, .minor = 0 };
+	struct fuse_in_header *h = (struct fuse_in_header *)buf;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	pid = stat_child();
+	/* INIT was read by setup(): answer it now, with the wrong major. */
+	EXPECT_EQ(-1, wait_child(pid, 1));
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(init),
+		  reply(fd, h->unique, 0, &init, sizeof(init)));
+	EXPECT_EQ(ECONNREFUSED, wait_child(pid, 10));
+	teardown(fd);
+}
+
+TEST(init_error_reply)
+{
+	int fd = setup(_metadata, 0);
+	struct fuse_in_header *h = (struct fuse_in_header *)buf;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	pid = stat_child();
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(fd, h->unique, -EPROTO, NULL, 0));
+	EXPECT_EQ(ECONNREFUSED, wait_child(pid, 10));
+	teardown(fd);
+}
+
+TEST(init_short_reply_old_daemon)
+{
+	int fd = setup(_metadata, 0);
+	struct fuse_in_header *h = (struct fuse_in_header *)buf;
+	struct fuse_init_out init = { .major = 7, .minor = 5, .max_write = 4096 };
+	struct fuse_attr_out out;
+	pid_t pid;
+	uint64_t u;
+
+	ASSERT_LE(0, fd);
+	/* A 7.5 daemon's INIT reply is the 24-byte FUSE_COMPAT_INIT_OUT_SIZE. */
+	EXPECT_EQ(sizeof(struct fuse_out_header) + 24, reply(fd, h->unique, 0, &init, 24));
+	pid = stat_child();
+	u = expect_getattr(_metadata, fd);
+	fill_attr(&out);
+	/* Before 7.9 the attribute reply is the 96-byte compat size. */
+	EXPECT_EQ(sizeof(struct fuse_out_header) + FUSE_COMPAT_ATTR_OUT_SIZE,
+		  reply(fd, u, 0, &out, FUSE_COMPAT_ATTR_OUT_SIZE));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	teardown(fd);
+}
+
+TEST_HARNESS_MAIN
