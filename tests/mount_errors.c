@@ -326,8 +326,13 @@ TEST_F(mnt, mount_valid_mount2)
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", self->fd);
 	ASSERT_EQ(0, mount("test", MNT, "fuse", MS_NOSUID | MS_NODEV, opts));
 	expect_init(_metadata, self->fd);
-	/* A mounted /dev/fuse file mounts its connection again (the same super block). */
-	EXPECT_EQ(0, try_mount(opts));
+	/* The same super block on the same mount point is refused (EBUSY)... */
+	EXPECT_EQ(EBUSY, try_mount(opts));
+	/* ...but a mounted /dev/fuse file mounts its connection again elsewhere. */
+	mkdir(MNT "2", 0755);
+	EXPECT_EQ(0, mount("test", MNT "2", "fuse", MS_NOSUID | MS_NODEV, opts));
+	EXPECT_EQ(0, umount2(MNT "2", MNT_DETACH));
+	rmdir(MNT "2");
 	EXPECT_EQ(0, umount2(MNT, MNT_DETACH));
 }
 
