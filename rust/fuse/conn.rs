@@ -62,7 +62,9 @@ struct InputQueue {
 
 impl InputQueue {
     fn has_work(&self) -> bool {
-        !self.pending.iter().next().is_none() || !self.interrupts.iter().next().is_none() || !self.forgets.iter().next().is_none()
+        self.pending.iter().next().is_some()
+            || self.interrupts.iter().next().is_some()
+            || self.forgets.iter().next().is_some()
     }
 }
 
@@ -94,8 +96,6 @@ pub(crate) struct Negotiated {
     pub(crate) abort_err: bool,
     pub(crate) no_lock: bool,
     pub(crate) no_flock: bool,
-    pub(crate) big_writes: bool,
-    pub(crate) dont_mask: bool,
 }
 
 /// The connection's state, under its lock.
@@ -193,23 +193,23 @@ impl Conn {
     ) -> Result<Arc<Conn>> {
         let pid_ns = PidNamespace::current().ok_or(EINVAL)?;
         let state = State {
-                    connected: true,
-                    aborted: false,
-                    initialized: false,
-                    conn_error: false,
-                    blocked: false,
-                    num_background: 0,
-                    active_background: 0,
-                    max_background: DEFAULT_MAX_BACKGROUND,
-                    congestion_threshold: DEFAULT_CONGESTION_THRESHOLD,
-                    bg_queue: RBTree::new(),
-                    next_bg: 0,
-                    neg: Negotiated {
-                        max_pages: DEFAULT_MAX_PAGES,
-                        max_write: 4096,
-                        ..Negotiated::default()
-                    },
-                };
+            connected: true,
+            aborted: false,
+            initialized: false,
+            conn_error: false,
+            blocked: false,
+            num_background: 0,
+            active_background: 0,
+            max_background: DEFAULT_MAX_BACKGROUND,
+            congestion_threshold: DEFAULT_CONGESTION_THRESHOLD,
+            bg_queue: RBTree::new(),
+            next_bg: 0,
+            neg: Negotiated {
+                max_pages: DEFAULT_MAX_PAGES,
+                max_write: 4096,
+                ..Negotiated::default()
+            },
+        };
         Arc::pin_init(
             pin_init!(Conn {
                 iq <- new_spinlock!(InputQueue {
@@ -610,7 +610,7 @@ impl Conn {
 
     /// Reserves a slot for a later [`Conn::queue_forget`] (C's `fuse_alloc_forget()`).
     pub(crate) fn forget_slot() -> Result<ForgetSlot> {
-        Ok(ForgetSlot::new(GFP_KERNEL)?)
+        ForgetSlot::new(GFP_KERNEL)
     }
 
     /// Queues a FORGET of `nlookup` lookups of `nodeid` (C's `fuse_queue_forget()`).
@@ -621,7 +621,8 @@ impl Conn {
         }
         let key = iq.next_forget;
         iq.next_forget += 1;
-        iq.forgets.insert(slot.into_node(key, Forget { nodeid, nlookup }));
+        iq.forgets
+            .insert(slot.into_node(key, Forget { nodeid, nlookup }));
         drop(iq);
         self.iq_wait.wake_one();
     }
@@ -648,7 +649,7 @@ impl Conn {
                 req.clear_intr_slot();
                 return Some(Ok(Taken::Interrupt(req)));
             }
-            if !iq.forgets.iter().next().is_none() {
+            if iq.forgets.iter().next().is_some() {
                 let batch_ok = iq.pending.iter().next().is_none() || {
                     iq.forget_batch -= 1;
                     iq.forget_batch >= 0
@@ -726,7 +727,9 @@ impl Conn {
             return Err(self.reader_disconnected_error());
         }
         req.transition(Phase::Reading, Phase::Sent);
-        inner.processing.insert(slot.into_node(req.unique(), req.clone()));
+        inner
+            .processing
+            .insert(slot.into_node(req.unique(), req.clone()));
         drop(inner);
         if req.interrupted() {
             self.queue_interrupt(&req);
@@ -807,12 +810,12 @@ impl Conn {
         let (mut v0, mut v1) = (v as u32, (v >> 32) as u32);
         let mut sum: u32 = 0;
         for i in 0..32 {
-            v0 = v0.wrapping_add(
-                ((v1 << 4 ^ v1 >> 5).wrapping_add(v1)) ^ sum.wrapping_add(k[i & 3]),
-            );
+            v0 = v0
+                .wrapping_add(((v1 << 4 ^ v1 >> 5).wrapping_add(v1)) ^ sum.wrapping_add(k[i & 3]));
             sum = sum.wrapping_add(0x9E37_79B9);
             v1 = v1.wrapping_add(
-                ((v0 << 4 ^ v0 >> 5).wrapping_add(v0)) ^ sum.wrapping_add(k[(sum >> 11 & 3) as usize]),
+                ((v0 << 4 ^ v0 >> 5).wrapping_add(v0))
+                    ^ sum.wrapping_add(k[(sum >> 11 & 3) as usize]),
             );
         }
         u64::from(v0) + (u64::from(v1) << 32)

@@ -138,7 +138,9 @@ impl FileOperations for FuseDev {
 /// `FUSE_DEV_IOC_CLONE`: attach `dev` to the connection of the `/dev/fuse` file whose
 /// descriptor `arg` points to (libfuse's `clone_fd`).
 fn clone(dev: &DevFile, arg: usize) -> Result<isize> {
-    let oldfd = UserSlice::new(arg, size_of::<u32>()).reader().read::<u32>()?;
+    let oldfd = UserSlice::new(arg, size_of::<u32>())
+        .reader()
+        .read::<u32>()?;
     let old = File::fget(oldfd).ok_or(EINVAL)?;
     let old_dev = old.data(&FUSE_DEV_FOPS).ok_or(EINVAL)?;
     // Only a file that a mount attached can be cloned.

@@ -45,10 +45,7 @@ pub(crate) fn allow_current_process(conn: &Conn) -> bool {
 
 /// Sends LOOKUP for `name` in the directory `parent` (C's `fuse_lookup_name()`): the entry
 /// reply and its inode, or `None` for a negative entry with a time-out (node id 0).
-fn lookup_name(
-    dir: &Inode,
-    name: &[u8],
-) -> Result<(b::fuse_entry_out, Option<ARef<Inode>>)> {
+fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<ARef<Inode>>)> {
     if name.len() > proto::NAME_MAX {
         return Err(enametoolong());
     }
@@ -76,7 +73,15 @@ fn lookup_name(
     }
     let sb = dir.super_block();
     let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
-    match inode::iget(sb, out.nodeid, out.generation, &out.attr, attr_valid, attr_version, evict) {
+    match inode::iget(
+        sb,
+        out.nodeid,
+        out.generation,
+        &out.attr,
+        attr_valid,
+        attr_version,
+        evict,
+    ) {
         Ok(i) => {
             inode::reserve_forget(&i)?;
             Ok((out, Some(i)))
@@ -99,7 +104,10 @@ pub(crate) fn entry_out_size(conn: &Conn) -> usize {
 
 /// Sets a dentry's time-out from an entry reply (C's `fuse_change_entry_timeout()`).
 fn set_entry_timeout(d: &FDentry, out: &b::fuse_entry_out) {
-    d.set_time(inode::time_to_jiffies(out.entry_valid, out.entry_valid_nsec));
+    d.set_time(inode::time_to_jiffies(
+        out.entry_valid,
+        out.entry_valid_nsec,
+    ));
 }
 
 /// `inode_operations.lookup` (C's `fuse_lookup()`).
@@ -203,7 +211,12 @@ pub(crate) fn do_getattr(inode: &Inode, stat: Option<&mut Kstat>) -> Result {
     } else {
         size_of::<b::fuse_attr_out>()
     };
-    let args = Args::new(op::GETATTR, inode::nodeid(inode), &inarg, OutSpec::fixed(size))?;
+    let args = Args::new(
+        op::GETATTR,
+        inode::nodeid(inode),
+        &inarg,
+        OutSpec::fixed(size),
+    )?;
     let out: b::fuse_attr_out = conn.send(args)?.get();
     if inode::invalid_attr(&out.attr) || inode::wrong_type(inode, out.attr.mode) {
         inode::make_bad(inode);
@@ -340,7 +353,12 @@ pub(crate) fn get_link(dentry: Option<&FDentry>, inode: &Inode) -> Result<KVec<u
     }
     let conn = inode::conn(inode);
     let page = kernel::page::PAGE_SIZE;
-    let args = Args::from_parts(op::READLINK, inode::nodeid(inode), &[], OutSpec::up_to(page - 1))?;
+    let args = Args::from_parts(
+        op::READLINK,
+        inode::nodeid(inode),
+        &[],
+        OutSpec::up_to(page - 1),
+    )?;
     let reply = conn.send(args)?;
     let target = reply.data();
     // A target with a NUL is cut there, as C's string handling does.

@@ -127,10 +127,12 @@ impl FileSystem for FuseFs {
     fn root_inode(_opts: &mut Self::Context, sb: &SuperBlock<Self>) -> Result<ARef<Inode>> {
         // The C module's `fuse_get_root_inode()`: mode from `rootmode`, inode number 1.
         let conn = &sb.data().conn;
-        let mut attr = crate::bindings::fuse_attr::default();
-        attr.mode = conn.mount.rootmode;
-        attr.ino = proto::ROOT_ID;
-        attr.nlink = 1;
+        let attr = crate::bindings::fuse_attr {
+            mode: conn.mount.rootmode,
+            ino: proto::ROOT_ID,
+            nlink: 1,
+            ..Default::default()
+        };
         let evict = inode::evict_ctr(conn);
         inode::iget(sb, proto::ROOT_ID, 0, &attr, 0, 0, evict)
     }
@@ -197,7 +199,11 @@ impl FileSystem for FuseFs {
         inode::evict(inode);
     }
 
-    fn lookup(dir: &Inode, dentry: &Dentry<Self>, flags: u32) -> Result<Option<ARef<Dentry<Self>>>> {
+    fn lookup(
+        dir: &Inode,
+        dentry: &Dentry<Self>,
+        flags: u32,
+    ) -> Result<Option<ARef<Dentry<Self>>>> {
         dir::lookup(dir, dentry, flags)
     }
 
@@ -229,7 +235,11 @@ impl FileSystem for FuseFs {
         file::flush(&data, f, owner)
     }
 
-    fn read_iter(data: ArcBorrow<'_, file::FuseFile>, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usize> {
+    fn read_iter(
+        data: ArcBorrow<'_, file::FuseFile>,
+        iocb: &mut Kiocb,
+        to: &mut IovIter,
+    ) -> Result<usize> {
         file::read_iter(&data, iocb, to)
     }
 

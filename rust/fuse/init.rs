@@ -96,8 +96,7 @@ impl RequestEnd for InitEnd {
             n.no_lock = true;
             n.no_flock = true;
             n.auto_inval_data = flags & f::FUSE_AUTO_INVAL_DATA != 0;
-            n.explicit_inval_data =
-                !n.auto_inval_data && flags & f::FUSE_EXPLICIT_INVAL_DATA != 0;
+            n.explicit_inval_data = !n.auto_inval_data && flags & f::FUSE_EXPLICIT_INVAL_DATA != 0;
             n.do_readdirplus = flags & f::FUSE_DO_READDIRPLUS != 0;
             n.readdirplus_auto = n.do_readdirplus && flags & f::FUSE_READDIRPLUS_AUTO != 0;
             n.parallel_dirops = flags & f::FUSE_PARALLEL_DIROPS != 0;

@@ -265,8 +265,8 @@ pub(crate) fn iget(
                 break new.init(kind, &a, attr.size as i64, generation as u32, flags, true);
             }
             Either::Left(inode) => {
-                let stale = u64::from(inode.generation()) != generation
-                    || wrong_type(&inode, attr.mode);
+                let stale =
+                    u64::from(inode.generation()) != generation || wrong_type(&inode, attr.mode);
                 if stale {
                     make_bad(&inode);
                     if nodeid != proto::ROOT_ID {

@@ -86,15 +86,6 @@ impl MountOptions {
         }
     }
 
-    /// Whether every option that a mount needs is present: `fd`, `rootmode`, `user_id` and
-    /// `group_id`.
-    pub(crate) fn complete(&self) -> bool {
-        self.fd.is_some()
-            && self.rootmode.is_some()
-            && self.user_id.is_some()
-            && self.group_id.is_some()
-    }
-
     /// Applies one parameter.
     pub(crate) fn parse(&mut self, fc: &FsContext, param: &FsParameter) -> Result {
         if fc.is_reconfigure() {
@@ -192,7 +183,8 @@ pub(crate) struct MountParams {
 }
 
 impl MountOptions {
-    /// The parameters of a mount from complete options (see [`MountOptions::complete`]).
+    /// The parameters of a mount, or `None` if `rootmode`, `user_id` or `group_id` is
+    /// missing (the C module's check in `fuse_fill_super()`).
     pub(crate) fn params(&self) -> Option<MountParams> {
         Some(MountParams {
             rootmode: self.rootmode?,

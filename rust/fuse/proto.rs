@@ -57,7 +57,7 @@ pub(crate) const NAME_MAX: usize = 1024;
 pub(crate) const MIN_ERROR: i32 = -511;
 
 /// The super block magic number (`FUSE_SUPER_MAGIC`).
-pub(crate) const SUPER_MAGIC: u32 = bindings::FUSE_SUPER_MAGIC as u32;
+pub(crate) const SUPER_MAGIC: u32 = bindings::FUSE_SUPER_MAGIC;
 
 /// Opcodes (`enum fuse_opcode`).
 pub(crate) mod op {
@@ -93,12 +93,8 @@ pub(crate) mod op {
     pub(crate) const ACCESS: u32 = b::fuse_opcode_FUSE_ACCESS;
     /// `FUSE_INTERRUPT`.
     pub(crate) const INTERRUPT: u32 = b::fuse_opcode_FUSE_INTERRUPT;
-    /// `FUSE_DESTROY`.
-    pub(crate) const DESTROY: u32 = b::fuse_opcode_FUSE_DESTROY;
     /// `FUSE_BATCH_FORGET`.
     pub(crate) const BATCH_FORGET: u32 = b::fuse_opcode_FUSE_BATCH_FORGET;
-    /// `FUSE_READDIRPLUS`.
-    pub(crate) const READDIRPLUS: u32 = b::fuse_opcode_FUSE_READDIRPLUS;
     /// `FUSE_SETXATTR` (requests too big for the reader fail with `E2BIG`).
     pub(crate) const SETXATTR: u32 = b::fuse_opcode_FUSE_SETXATTR;
 }
@@ -187,12 +183,6 @@ pub(crate) mod init_flags {
 
     flags!(
         FUSE_ASYNC_READ,
-        FUSE_POSIX_LOCKS,
-        FUSE_FLOCK_LOCKS,
-        FUSE_ATOMIC_O_TRUNC,
-        FUSE_EXPORT_SUPPORT,
-        FUSE_BIG_WRITES,
-        FUSE_DONT_MASK,
         FUSE_SPLICE_WRITE,
         FUSE_SPLICE_MOVE,
         FUSE_SPLICE_READ,
@@ -206,10 +196,6 @@ pub(crate) mod init_flags {
         FUSE_NO_OPENDIR_SUPPORT,
         FUSE_EXPLICIT_INVAL_DATA,
         FUSE_INIT_EXT,
-        FUSE_POSIX_ACL,
-        FUSE_HANDLE_KILLPRIV_V2,
-        FUSE_ALLOW_IDMAP,
-        FUSE_WRITEBACK_CACHE,
     );
 }
 

@@ -15,8 +15,8 @@
 //! daemon read its request can leave; the late reply lands in the request's own buffer.
 
 use super::proto::{self, Wire};
-use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use crate::bindings;
+use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use core::sync::atomic::AtomicBool;
 use kernel::{
     new_mutex, new_spinlock,
@@ -323,7 +323,10 @@ impl Request {
     }
 
     /// The result of an ended request: the reply payload or a negative errno.
-    pub(crate) fn with_result<R>(&self, f: impl FnOnce(core::result::Result<&[u8], i32>) -> R) -> R {
+    pub(crate) fn with_result<R>(
+        &self,
+        f: impl FnOnce(core::result::Result<&[u8], i32>) -> R,
+    ) -> R {
         let (error, len) = {
             let s = self.state.lock();
             (s.error, s.out_len)

@@ -3,7 +3,7 @@
 //! The page cache side of a [`FileSystem`]: locked folios being read, readahead windows, and
 //! the address space operations (`struct address_space_operations`).
 
-use super::{file::File, fs_type::FileSystem, inode::Inode};
+use super::{fs_type::FileSystem, inode::Inode};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, error::from_result, ffi::c_int, types::ForeignOwnable};
@@ -81,16 +81,6 @@ impl Drop for LockedFolio {
 pub(crate) struct Readahead<'a>(NonNull<local::readahead_control>, PhantomData<&'a ()>);
 
 impl Readahead<'_> {
-    /// The file being read, if any.
-    pub(crate) fn file(&self) -> Option<&File> {
-        // SAFETY: The readahead control is live (type invariant); its file, if any, is open
-        // for the call.
-        unsafe {
-            let f = (*self.0.as_ptr()).file;
-            (!f.is_null()).then(|| File::from_raw(f))
-        }
-    }
-
     /// The state of the open file being read, if any.
     pub(crate) fn file_data<T: FileSystem>(
         &self,
@@ -144,6 +134,12 @@ pub(crate) const fn operations<T: FileSystem>() -> bindings::address_space_opera
     ops
 }
 
+/// The C callback `read_folio` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     file: *mut bindings::file,
     folio: *mut bindings::folio,
@@ -162,6 +158,12 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `readahead` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut bindings::readahead_control) {
     // SAFETY: The VFS passes a live readahead control for this call.
     let mut rac = Readahead(

@@ -2,7 +2,7 @@
 
 //! Directory entries (`struct dentry`) of a [`FileSystem`] and their operations.
 
-use super::{fs_type::FileSystem, inode::Inode, super_block::SuperBlock};
+use super::{fs_type::FileSystem, inode::Inode};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -54,12 +54,6 @@ impl<T: FileSystem> Dentry<T> {
         self.0.get()
     }
 
-    /// The super block.
-    pub(crate) fn super_block(&self) -> &SuperBlock<T> {
-        // SAFETY: A dentry's super block outlives it and has its state while dentries exist.
-        unsafe { SuperBlock::from_raw((*self.as_raw()).d_sb) }
-    }
-
     /// A copy of the name, taken with `take_dentry_name_snapshot()` so that a concurrent
     /// rename cannot tear it.
     pub(crate) fn name(&self) -> Result<KVec<u8>> {
@@ -109,7 +103,10 @@ impl<T: FileSystem> Dentry<T> {
     pub(crate) fn set_time(&self, time: u64) {
         // SAFETY: A word-sized field written once; racy, as in C.
         unsafe {
-            core::ptr::write_volatile(core::ptr::addr_of_mut!((*self.as_raw()).d_fsdata), time as _)
+            core::ptr::write_volatile(
+                core::ptr::addr_of_mut!((*self.as_raw()).d_fsdata),
+                time as _,
+            )
         };
     }
 
@@ -126,12 +123,6 @@ impl<T: FileSystem> Dentry<T> {
         let res = kernel::error::from_err_ptr(res)?;
         // SAFETY: A non-NULL result carries one reference, which we own.
         Ok(NonNull::new(res).map(|p| unsafe { ARef::from_raw(p.cast()) }))
-    }
-
-    /// Unhashes the dentry and its subtree (`d_invalidate()`).
-    pub(crate) fn invalidate(&self) {
-        // SAFETY: The dentry is live.
-        unsafe { bindings::d_invalidate(self.as_raw()) };
     }
 }
 

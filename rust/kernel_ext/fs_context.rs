@@ -91,13 +91,6 @@ impl FsContext {
         }
     }
 
-    /// Whether messages go to a log that the user reads back (fsopen(2)) rather than to the
-    /// kernel log (mount(2)).
-    pub(crate) fn has_user_log(&self) -> bool {
-        // SAFETY: `log.log` is set at creation and never changes.
-        !unsafe { (*self.as_raw()).log.log }.is_null()
-    }
-
     /// [`Self::error`], then `EINVAL` (C's `invalfc()`).
     pub(crate) fn invalid(&self, msg: &CStr) -> Error {
         self.error(msg);

@@ -112,6 +112,12 @@ pub(crate) unsafe fn set_operations<T: FileSystem>(inode: *mut bindings::inode, 
     }
 }
 
+/// The C callback `lookup` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn lookup_callback<T: FileSystem>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
@@ -126,6 +132,12 @@ unsafe extern "C" fn lookup_callback<T: FileSystem>(
     }
 }
 
+/// The C callback `getattr` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn getattr_callback<T: FileSystem>(
     _idmap: *mut bindings::mnt_idmap,
     path: *const bindings::path,
@@ -144,6 +156,12 @@ unsafe extern "C" fn getattr_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `permission` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn permission_callback<T: FileSystem>(
     _idmap: *mut bindings::mnt_idmap,
     inode: *mut bindings::inode,
@@ -156,6 +174,12 @@ unsafe extern "C" fn permission_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `get_link` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn get_link_callback<T: FileSystem>(
     dentry: *mut bindings::dentry,
     inode: *mut bindings::inode,
@@ -188,6 +212,12 @@ unsafe extern "C" fn get_link_callback<T: FileSystem>(
     }
 }
 
+/// The C callback `open` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn open_callback<T: FileSystem>(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -202,6 +232,12 @@ unsafe extern "C" fn open_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `release` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn release_callback<T: FileSystem>(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -226,6 +262,12 @@ pub(crate) unsafe fn file_data<'a, T: FileSystem>(
     unsafe { T::FileData::borrow((*file).private_data) }
 }
 
+/// The C callback `flush` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn flush_callback<T: FileSystem>(
     file: *mut bindings::file,
     id: bindings::fl_owner_t,
@@ -238,6 +280,12 @@ unsafe extern "C" fn flush_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `read_iter` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     iocb: *mut bindings::kiocb,
     to: *mut bindings::iov_iter,
@@ -257,6 +305,12 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `llseek` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn llseek_callback<T: FileSystem>(
     file: *mut bindings::file,
     offset: bindings::loff_t,
@@ -269,6 +323,12 @@ unsafe extern "C" fn llseek_callback<T: FileSystem>(
     }
 }
 
+/// The C callback `iterate_shared` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
     file: *mut bindings::file,
     ctx: *mut bindings::dir_context,

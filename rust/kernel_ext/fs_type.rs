@@ -262,6 +262,12 @@ pub(crate) fn get_tree_shared<T: FileSystem>(fc: &FsContext, key: usize) -> Resu
     Ok(())
 }
 
+/// The C callback `sget_test` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn sget_test_callback<T: FileSystem>(
     sb: *mut bindings::super_block,
     fc: *mut bindings::fs_context,
@@ -276,6 +282,12 @@ unsafe extern "C" fn sget_test_callback<T: FileSystem>(
     }
 }
 
+/// The C callback `sget_set` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn sget_set_callback(
     _sb: *mut bindings::super_block,
     _fc: *mut bindings::fs_context,
@@ -429,7 +441,9 @@ impl<T: FileSystem> ContextOps<T> {
 ///
 /// `fc` must be a live context of `T` set up by `init_fs_context_callback`, during one of its
 /// (serialised) operations, and the state must not be borrowed elsewhere meanwhile.
-pub(crate) unsafe fn context_state<'a, T: FileSystem>(fc: *mut local::fs_context) -> &'a mut T::Context {
+pub(crate) unsafe fn context_state<'a, T: FileSystem>(
+    fc: *mut local::fs_context,
+) -> &'a mut T::Context {
     // SAFETY: `fs_private` holds a `KBox<T::Context>` from `into_foreign()` (caller's
     // guarantee); operations on a context are serialised, so this is the only borrow.
     unsafe { &mut *(*fc).fs_private.cast::<T::Context>() }

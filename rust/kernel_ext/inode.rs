@@ -80,6 +80,11 @@ impl InodeCache {
 }
 
 /// The slab constructor: initialises the inode part of a new object once.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn init_once<T: FileSystem>(obj: *mut c_void) {
     let obj = obj.cast::<InodeWithData<T>>();
     // SAFETY: The slab passes a new object of the cache's size.
@@ -165,12 +170,6 @@ impl<T: FileSystem> Inode<T> {
         u32::from(self.mode()) & bindings::S_IFMT
     }
 
-    /// The inode number shown to user space.
-    pub(crate) fn ino(&self) -> u64 {
-        // SAFETY: A plain field; racy reads are fine, as in C.
-        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_ino)) as u64 }
-    }
-
     /// The generation (`i_generation`).
     pub(crate) fn generation(&self) -> u32 {
         // SAFETY: Set before the inode is unlocked, then constant.
@@ -217,7 +216,11 @@ impl<T: FileSystem> Inode<T> {
     pub(crate) fn generic_permission(&self, mask: i32) -> Result {
         // SAFETY: The inode is live; `nop_mnt_idmap` is the identity mapping.
         kernel::error::to_result(unsafe {
-            bindings::generic_permission(ptr::addr_of_mut!(bindings::nop_mnt_idmap), self.as_raw(), mask)
+            bindings::generic_permission(
+                ptr::addr_of_mut!(bindings::nop_mnt_idmap),
+                self.as_raw(),
+                mask,
+            )
         })
     }
 
@@ -241,13 +244,7 @@ impl<T: FileSystem> Inode<T> {
             (*inode).i_blocks = a.blocks;
             (*inode).i_blkbits = a.blkbits;
             local::rust_fuse_inode_set_times(
-                inode,
-                a.atime.0,
-                a.atime.1,
-                a.mtime.0,
-                a.mtime.1,
-                a.ctime.0,
-                a.ctime.1,
+                inode, a.atime.0, a.atime.1, a.mtime.0, a.mtime.1, a.ctime.0, a.ctime.1,
             );
         }
     }
@@ -277,8 +274,8 @@ impl<T: FileSystem> Inode<T> {
         cache: &InodeCache,
     ) -> *mut bindings::inode {
         // SAFETY: The cache's objects are `InodeWithData<T>`.
-        let obj = unsafe { local::rust_fuse_alloc_inode_sb(sb, cache.get()) }
-            .cast::<InodeWithData<T>>();
+        let obj =
+            unsafe { local::rust_fuse_alloc_inode_sb(sb, cache.get()) }.cast::<InodeWithData<T>>();
         if obj.is_null() {
             return ptr::null_mut();
         }
@@ -323,7 +320,9 @@ impl<T: FileSystem> Inode<T> {
     /// # Safety
     ///
     /// `inode` must be a referenced inode of `T` returned by `iget5_locked()`.
-    pub(crate) unsafe fn from_iget(inode: NonNull<bindings::inode>) -> Either<ARef<Self>, NewInode<T>> {
+    pub(crate) unsafe fn from_iget(
+        inode: NonNull<bindings::inode>,
+    ) -> Either<ARef<Self>, NewInode<T>> {
         // SAFETY: The inode is live.
         let state = unsafe { local::rust_fuse_inode_state(inode.as_ptr()) };
         if state & bindings::I_NEW as kernel::ffi::c_ulong != 0 {
@@ -335,6 +334,11 @@ impl<T: FileSystem> Inode<T> {
     }
 
     /// `iget5_locked()`'s test: whether `inode` has the key `data` points to.
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+    /// contract says.
     pub(crate) unsafe extern "C" fn test_key_callback(
         inode: *mut bindings::inode,
         data: *mut c_void,
@@ -345,6 +349,11 @@ impl<T: FileSystem> Inode<T> {
     }
 
     /// `iget5_locked()`'s set: gives a new inode the key `data` points to.
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+    /// contract says.
     pub(crate) unsafe extern "C" fn set_key_callback(
         inode: *mut bindings::inode,
         data: *mut c_void,

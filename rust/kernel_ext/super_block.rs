@@ -104,12 +104,6 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { (*(*self.as_raw()).s_bdi).ra_pages as u64 }
     }
 
-    /// Sets `SB_NOSEC` (no suid/sgid/capability check on writes).
-    pub(crate) fn set_nosec(&self) {
-        // SAFETY: The C module sets this flag the same way after mounting.
-        unsafe { (*self.as_raw()).s_flags |= local::SB_NOSEC as kernel::ffi::c_ulong };
-    }
-
     /// Finds the inode with `key` or creates a new one (`iget5_locked()`).
     ///
     /// A new inode comes back locked, as a [`NewInode`] to initialise; `hash` is the hash
@@ -160,7 +154,12 @@ impl<T: FileSystem> NewSuperBlock<T> {
     /// The user namespace the super block belongs to.
     pub(crate) fn is_init_user_ns(&self) -> bool {
         // SAFETY: `s_user_ns` is set at creation; `init_user_ns` is a static.
-        unsafe { ptr::eq((*self.as_raw()).s_user_ns, ptr::addr_of!(bindings::init_user_ns)) }
+        unsafe {
+            ptr::eq(
+                (*self.as_raw()).s_user_ns,
+                ptr::addr_of!(bindings::init_user_ns),
+            )
+        }
     }
 
     /// The device number (`s_dev`).
@@ -336,6 +335,12 @@ unsafe fn cache<T: FileSystem>(sb: *mut bindings::super_block) -> &'static Inode
     unsafe { FsType::<T>::cache_of((*sb).s_type) }
 }
 
+/// The C callback `alloc_inode` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn alloc_inode_callback<T: FileSystem>(
     sb: *mut bindings::super_block,
 ) -> *mut bindings::inode {
@@ -345,11 +350,23 @@ unsafe extern "C" fn alloc_inode_callback<T: FileSystem>(
     unsafe { Inode::<T>::alloc(sb, cache) }
 }
 
+/// The C callback `destroy_inode` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn destroy_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: The VFS passes an inode of `T` that is being destroyed; nothing uses its state.
     unsafe { Inode::<T>::drop_data(inode) };
 }
 
+/// The C callback `free_inode` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn free_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: The VFS passes a live inode of `T` after an RCU grace period.
     let cache = unsafe { cache::<T>((*inode).i_sb) };
@@ -357,6 +374,12 @@ unsafe extern "C" fn free_inode_callback<T: FileSystem>(inode: *mut bindings::in
     unsafe { Inode::<T>::free(inode, cache) };
 }
 
+/// The C callback `evict_inode` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: The VFS passes an inode being evicted; its pages go first, as C FUSE does.
     unsafe {
@@ -367,6 +390,12 @@ unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::i
     T::evict_inode(unsafe { Inode::<T>::from_raw(inode) });
 }
 
+/// The C callback `statfs` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn statfs_callback<T: FileSystem>(
     dentry: *mut bindings::dentry,
     buf: *mut bindings::kstatfs,
@@ -380,18 +409,35 @@ unsafe extern "C" fn statfs_callback<T: FileSystem>(
     })
 }
 
+/// The C callback `show_options` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn show_options_callback<T: FileSystem>(
     seq: *mut bindings::seq_file,
     root: *mut bindings::dentry,
 ) -> c_int {
     from_result(|| {
         // SAFETY: The VFS passes a live seq_file and the root of a mounted super block.
-        let (sb, seq) = unsafe { (SuperBlock::<T>::from_raw((*root).d_sb), SeqFile::from_raw(seq)) };
+        let (sb, seq) = unsafe {
+            (
+                SuperBlock::<T>::from_raw((*root).d_sb),
+                SeqFile::from_raw(seq),
+            )
+        };
         T::show_options(sb, seq)?;
         Ok(0)
     })
 }
 
+/// The C callback `umount_begin` of `T`.
+///
+/// # Safety
+///
+/// Called by the kernel with live arguments of `T`'s objects, as the C operation's
+/// contract says.
 unsafe extern "C" fn umount_begin_callback<T: FileSystem>(sb: *mut bindings::super_block) {
     // SAFETY: The VFS passes a live, mounted super block of `T`.
     T::umount_begin(unsafe { SuperBlock::<T>::from_raw(sb) });

@@ -11,12 +11,7 @@ use super::file::{File, PollTable};
 use crate::bindings as local;
 use core::{mem::MaybeUninit, ptr};
 use kernel::{
-    bindings,
-    error::code::ERESTARTSYS,
-    init::PinInit,
-    prelude::*,
-    str::CStr,
-    sync::LockClassKey,
+    bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, str::CStr, sync::LockClassKey,
     types::Opaque,
 };
 
@@ -56,10 +51,7 @@ unsafe impl Sync for WaitQueue {}
 
 impl WaitQueue {
     /// Initialises a wait queue with a lockdep class for its lock.
-    pub(crate) fn new(
-        name: &'static CStr,
-        key: &'static LockClassKey,
-    ) -> impl PinInit<Self> {
+    pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `__init_waitqueue_head()` initialises the pinned, not yet used head.
             wq <- unsafe {
@@ -99,7 +91,8 @@ impl WaitQueue {
         let result = loop {
             // SAFETY: `self` is an initialised wait queue (type invariant) and `entry` was
             // initialised above; `finish_wait()` below removes it before it goes out of scope.
-            let err = unsafe { bindings::prepare_to_wait_event(self.as_raw(), entry, mode.state()) };
+            let err =
+                unsafe { bindings::prepare_to_wait_event(self.as_raw(), entry, mode.state()) };
             if let Some(v) = cond() {
                 break Ok(v);
             }
@@ -151,7 +144,10 @@ pub(crate) fn fatal_signal_pending() -> bool {
 /// Declares a static lock class key and name for one [`WaitQueue`].
 macro_rules! wait_queue {
     ($name:literal) => {{
-        $crate::kernel_ext::wait::WaitQueue::new(kernel::c_str!($name), kernel::static_lock_class!())
+        $crate::kernel_ext::wait::WaitQueue::new(
+            kernel::c_str!($name),
+            kernel::static_lock_class!(),
+        )
     }};
 }
 pub(crate) use wait_queue;
