@@ -2,7 +2,7 @@
 # libfuse's example daemons, built unmodified from Debian's libfuse3-dev
 # (tests/Makefile), are present and run in the VM: each prints its usage or
 # usage (null and cuse exit 1 after it), and is linked against Debian's libfuse3. They are the daemons of the
-# mount tests to come.
+# mount tests (read_tree, mount_cycle).
 . "$(dirname "$0")/lib/tap.sh"
 EX=$(cd "$(dirname "$0")/.." && pwd)/build/examples
 DAEMONS="hello hello_ll passthrough passthrough_ll passthrough_fh null poll ioctl
