@@ -138,6 +138,16 @@ struct dentry *rust_fuse_dget(struct dentry *dentry)
 	return dget(dentry);
 }
 
+bool rust_fuse_d_in_lookup(const struct dentry *dentry)
+{
+	return d_in_lookup(dentry);
+}
+
+void rust_fuse_d_lookup_done(struct dentry *dentry)
+{
+	d_lookup_done(dentry);
+}
+
 bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
 			u64 ino, unsigned int type)
 {

@@ -52,6 +52,8 @@ unsigned long rust_fuse_inode_state(struct inode *inode);
 
 /* Dentries. */
 struct dentry *rust_fuse_dget(struct dentry *dentry);
+bool rust_fuse_d_in_lookup(const struct dentry *dentry);
+void rust_fuse_d_lookup_done(struct dentry *dentry);
 
 /* Directories. */
 bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,

@@ -103,7 +103,7 @@ pub(crate) fn entry_out_size(conn: &Conn) -> usize {
 }
 
 /// Sets a dentry's time-out from an entry reply (C's `fuse_change_entry_timeout()`).
-fn set_entry_timeout(d: &FDentry, out: &b::fuse_entry_out) {
+pub(crate) fn set_entry_timeout(d: &FDentry, out: &b::fuse_entry_out) {
     d.set_time(inode::time_to_jiffies(
         out.entry_valid,
         out.entry_valid_nsec,

@@ -87,6 +87,8 @@ pub(crate) mod op {
     pub(crate) const OPENDIR: u32 = b::fuse_opcode_FUSE_OPENDIR;
     /// `FUSE_READDIR`.
     pub(crate) const READDIR: u32 = b::fuse_opcode_FUSE_READDIR;
+    /// `FUSE_READDIRPLUS`.
+    pub(crate) const READDIRPLUS: u32 = b::fuse_opcode_FUSE_READDIRPLUS;
     /// `FUSE_RELEASEDIR`.
     pub(crate) const RELEASEDIR: u32 = b::fuse_opcode_FUSE_RELEASEDIR;
     /// `FUSE_ACCESS`.

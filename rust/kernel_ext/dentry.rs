@@ -2,7 +2,7 @@
 
 //! Directory entries (`struct dentry`) of a [`FileSystem`] and their operations.
 
-use super::{fs_type::FileSystem, inode::Inode};
+use super::{fs_type::FileSystem, inode::Inode, wait::WaitQueue};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -75,6 +75,18 @@ impl<T: FileSystem> Dentry<T> {
         Ok(out)
     }
 
+    /// The super block.
+    pub(crate) fn super_block(&self) -> &super::super_block::SuperBlock<T> {
+        // SAFETY: A dentry's super block outlives it and has its state while dentries exist.
+        unsafe { super::super_block::SuperBlock::from_raw((*self.as_raw()).d_sb) }
+    }
+
+    /// Unhashes the dentry and its subtree (`d_invalidate()`).
+    pub(crate) fn invalidate(&self) {
+        // SAFETY: The dentry is live.
+        unsafe { bindings::d_invalidate(self.as_raw()) };
+    }
+
     /// The inode, or `None` for a negative dentry (`d_inode()`).
     pub(crate) fn inode(&self) -> Option<&Inode<T>> {
         // SAFETY: The dentry is live; a positive dentry holds a reference on its inode.
@@ -123,6 +135,95 @@ impl<T: FileSystem> Dentry<T> {
         let res = kernel::error::from_err_ptr(res)?;
         // SAFETY: A non-NULL result carries one reference, which we own.
         Ok(NonNull::new(res).map(|p| unsafe { ARef::from_raw(p.cast()) }))
+    }
+}
+
+/// A child of a directory dentry, for an entry the file system already knows about
+/// (READDIRPLUS): found in the dentry cache, or new and "in lookup" until filled.
+pub(crate) enum Child<'w, T: FileSystem> {
+    /// The cached dentry of the name.
+    Cached(ARef<Dentry<T>>),
+    /// A new dentry, in lookup: others looking the name up wait on the wait queue.
+    InLookup(InLookup<'w, T>),
+}
+
+/// A new dentry in lookup (`d_alloc_parallel()`); dropping it ends the lookup
+/// (`d_lookup_done()`) and drops the reference.
+///
+/// # Invariants
+///
+/// `d` is in lookup (`DCACHE_PAR_LOOKUP`), with the wait queue borrowed for `'w` as its
+/// `d_wait`.
+pub(crate) struct InLookup<'w, T: FileSystem> {
+    d: Option<ARef<Dentry<T>>>,
+    _wq: PhantomData<&'w WaitQueue>,
+}
+
+impl<T: FileSystem> InLookup<'_, T> {
+    /// Attaches `inode` (`d_splice_alias()`), ends the lookup, and returns the dentry now
+    /// holding the inode (an existing alias, or this one).
+    pub(crate) fn splice(mut self, inode: ARef<Inode<T>>) -> Result<ARef<Dentry<T>>> {
+        let Some(d) = self.d.take() else {
+            return Err(EINVAL);
+        };
+        let res = d.splice_alias(Some(inode));
+        // SAFETY: `d` is in lookup (type invariant); this ends it.
+        unsafe { local::rust_fuse_d_lookup_done(d.as_raw()) };
+        Ok(res?.unwrap_or(d))
+    }
+}
+
+impl<T: FileSystem> Drop for InLookup<'_, T> {
+    fn drop(&mut self) {
+        if let Some(d) = &self.d {
+            // SAFETY: `d` is in lookup (type invariant); this ends it.
+            unsafe { local::rust_fuse_d_lookup_done(d.as_raw()) };
+        }
+    }
+}
+
+impl<T: FileSystem> Dentry<T> {
+    /// Finds the child `name` in the dentry cache (`d_lookup()`), or allocates it in lookup
+    /// (`d_alloc_parallel()`), with `wq` for those who look it up meanwhile.
+    pub(crate) fn find_or_alloc_child<'w>(
+        &self,
+        name: &[u8],
+        wq: &'w WaitQueue,
+    ) -> Result<Child<'w, T>> {
+        let len = u32::try_from(name.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `name` is valid for `len` bytes; the salt is this (parent) dentry, as the
+        // dcache hashes children.
+        let hash = unsafe {
+            bindings::full_name_hash(self.as_raw().cast_const().cast(), name.as_ptr().cast(), len)
+        };
+        let q = bindings::qstr {
+            __bindgen_anon_1: bindings::qstr__bindgen_ty_1 {
+                hash_len: (u64::from(len) << 32) | u64::from(hash),
+            },
+            name: name.as_ptr(),
+        };
+        // SAFETY: `self` is a live directory dentry and `q` a valid name.
+        let d = unsafe { bindings::d_lookup(self.as_raw(), &q) };
+        if let Some(d) = NonNull::new(d) {
+            // SAFETY: `d_lookup()` returned a referenced dentry, which we own.
+            return Ok(Child::Cached(unsafe { ARef::from_raw(d.cast()) }));
+        }
+        // SAFETY: As above; `wq` outlives the returned `InLookup` (its lifetime `'w`), which
+        // ends the lookup when dropped.
+        let d = unsafe { bindings::d_alloc_parallel(self.as_raw(), &q, wq.as_raw()) };
+        let d = kernel::error::from_err_ptr(d)?;
+        // SAFETY: A referenced dentry (never NULL on success), which we own.
+        let d: ARef<Dentry<T>> = unsafe { ARef::from_raw(NonNull::new_unchecked(d.cast())) };
+        // SAFETY: `d` is live.
+        if unsafe { local::rust_fuse_d_in_lookup(d.as_raw()) } {
+            // INVARIANT: In lookup, with `wq` as its wait queue.
+            Ok(Child::InLookup(InLookup {
+                d: Some(d),
+                _wq: PhantomData,
+            }))
+        } else {
+            Ok(Child::Cached(d))
+        }
     }
 }
 

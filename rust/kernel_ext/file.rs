@@ -67,6 +67,12 @@ impl File {
         unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).f_flags)) }
     }
 
+    /// The dentry the file was opened through (`file->f_path.dentry`).
+    pub(crate) fn dentry<T: super::fs_type::FileSystem>(&self) -> &super::dentry::Dentry<T> {
+        // SAFETY: Only called on files of `T`; the file holds a reference on its path.
+        unsafe { super::dentry::Dentry::from_raw((*self.as_raw()).f_path.dentry) }
+    }
+
     /// The inode the file is open on (`file_inode()`).
     pub(crate) fn inode<T: super::fs_type::FileSystem>(&self) -> &super::inode::Inode<T> {
         // SAFETY: Only called on files of `T` (the caller's file system); `f_inode` is set at

@@ -62,7 +62,7 @@ impl WaitQueue {
         })
     }
 
-    fn as_raw(&self) -> *mut bindings::wait_queue_head {
+    pub(crate) fn as_raw(&self) -> *mut bindings::wait_queue_head {
         self.wq.get()
     }
 
