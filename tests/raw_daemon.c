@@ -24,7 +24,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fuse.h>
@@ -293,6 +295,149 @@ TEST_F(raw, bad_header_length)
 	EXPECT_EQ(-EINVAL, reply_raw(self->fd, u, 0, &out, sizeof(out), 20));
 	EXPECT_EQ(-EINVAL, write(self->fd, buf, 8) < 0 ? -errno : 0);
 	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, huge_attr_timeout)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+	int fl = fcntl(self->fd, F_GETFL);
+
+	fill_attr(&out);
+	out.attr_valid = UINT64_MAX;
+	out.attr_valid_nsec = UINT32_MAX;
+	reply(self->fd, u, 0, &out, sizeof(out));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	/* Cached "forever": the next stat asks the daemon nothing. */
+	pid = stat_child();
+	EXPECT_EQ(0, wait_child(pid, 10));
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+	fcntl(self->fd, F_SETFL, fl);
+}
+
+TEST_F(raw, getattr_wrong_type)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	out.attr.mode = S_IFREG | 0644;
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, getattr_invalid_mode)
+{
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	fill_attr(&out);
+	out.attr.mode = 0755;
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+/* Lists MNT in a child: exits with the errno of open or getdents (0 if fine). */
+static pid_t list_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char d[4096];
+		int fd;
+
+		child_prep();
+		fd = open(MNT, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			_exit(errno);
+		_exit(syscall(SYS_getdents64, fd, d, sizeof(d)) < 0 ? errno : 0);
+	}
+	return pid;
+}
+
+/* Answers OPENDIR, then READDIR with `ents` (`size` bytes), then RELEASEDIR. */
+static void serve_listing(struct __test_metadata *_metadata, int fd, const void *ents, size_t size)
+{
+	struct fuse_open_out open_out = { .fh = 7 };
+	struct fuse_in_header *h = get_req(fd);
+
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(FUSE_OPENDIR, h->opcode);
+	reply(fd, h->unique, 0, &open_out, sizeof(open_out));
+	h = get_req(fd);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(FUSE_READDIR, h->opcode);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + size, reply(fd, h->unique, 0, ents, size));
+	h = get_req(fd);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(FUSE_RELEASEDIR, h->opcode);
+}
+
+/* Builds one dirent named `name` (length `len`) at `p`; returns its size. */
+static size_t put_dirent(char *p, const char *name, uint32_t len, uint64_t off)
+{
+	struct fuse_dirent *d = (struct fuse_dirent *)p;
+
+	d->ino = 5;
+	d->off = off;
+	d->namelen = len;
+	d->type = DT_REG;
+	memcpy(d->name, name, strlen(name));
+	return FUSE_DIRENT_SIZE(d);
+}
+
+TEST_F(raw, readdir_good_listing)
+{
+	char ents[512] = { 0 };
+	size_t n = put_dirent(ents, "file", 4, 1);
+	pid_t pid = list_child();
+
+	n += put_dirent(ents + n, "other", 5, 2);
+	serve_listing(_metadata, self->fd, ents, n);
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
+TEST_F(raw, readdir_name_with_slash)
+{
+	char ents[512] = { 0 };
+	size_t n = put_dirent(ents, "a/b", 3, 1);
+	pid_t pid = list_child();
+
+	serve_listing(_metadata, self->fd, ents, n);
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, readdir_empty_and_huge_names)
+{
+	char ents[512] = { 0 };
+	size_t n = put_dirent(ents, "", 0, 1);
+	pid_t pid = list_child();
+
+	serve_listing(_metadata, self->fd, ents, n);
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+	memset(ents, 0, sizeof(ents));
+	n = put_dirent(ents, "x", 1, 1);
+	((struct fuse_dirent *)ents)->namelen = 5000;
+	pid = list_child();
+	serve_listing(_metadata, self->fd, ents, n);
+	EXPECT_EQ(EIO, wait_child(pid, 10));
+}
+
+TEST_F(raw, readdir_truncated_entry)
+{
+	char ents[512] = { 0 };
+	size_t n = put_dirent(ents, "file", 4, 1);
+	pid_t pid = list_child();
+
+	/* A last entry cut short ends the page; what came before is listed. */
+	n += put_dirent(ents + n, "other", 5, 2);
+	serve_listing(_metadata, self->fd, ents, n - 4);
 	EXPECT_EQ(0, wait_child(pid, 10));
 }
 

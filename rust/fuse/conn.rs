@@ -490,7 +490,7 @@ impl Conn {
             st.blocked = true;
         }
         let key = st.next_bg;
-        st.next_bg += 1;
+        st.next_bg = st.next_bg.wrapping_add(1);
         st.bg_queue.insert(slot.into_node(key, req));
         self.flush_background(&mut st);
     }
@@ -517,7 +517,7 @@ impl Conn {
             self.end_request(req, enotconn().to_errno());
             return;
         }
-        iq.next_unique += proto::REQ_ID_STEP;
+        iq.next_unique = iq.next_unique.wrapping_add(proto::REQ_ID_STEP);
         let unique = iq.next_unique;
         req.set_pending(unique);
         iq.pending.insert(slot.into_node(unique, req.clone()));
@@ -620,7 +620,7 @@ impl Conn {
             return;
         }
         let key = iq.next_forget;
-        iq.next_forget += 1;
+        iq.next_forget = iq.next_forget.wrapping_add(1);
         iq.forgets
             .insert(slot.into_node(key, Forget { nodeid, nlookup }));
         drop(iq);
@@ -708,7 +708,7 @@ impl Conn {
     /// Allocates the next unique id, for a forget.
     pub(crate) fn next_unique(&self) -> u64 {
         let mut iq = self.iq.lock();
-        iq.next_unique += proto::REQ_ID_STEP;
+        iq.next_unique = iq.next_unique.wrapping_add(proto::REQ_ID_STEP);
         iq.next_unique
     }
 

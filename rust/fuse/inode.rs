@@ -109,7 +109,8 @@ pub(crate) fn time_to_jiffies(sec: u64, nsec: u32) -> u64 {
     if sec == 0 && nsec == 0 {
         return 0;
     }
-    task::jiffies64() + task::duration_to_jiffies(sec, nsec.min(999_999_999))
+    // Jiffies wrap (they start near the top of the range): a deadline wraps with them.
+    task::jiffies64().wrapping_add(task::duration_to_jiffies(sec, nsec.min(999_999_999)))
 }
 
 /// Whether a deadline from [`time_to_jiffies`] has passed.

@@ -164,7 +164,8 @@ fn link(file: &File, o: &b::fuse_entry_out, name: &[u8], attr_version: u64, evic
                         break d;
                     }
                     Err(e) => {
-                        keep.data().state.lock().nlookup -= 1;
+                        let mut st = keep.data().state.lock();
+                        st.nlookup = st.nlookup.saturating_sub(1);
                         return Err(e);
                     }
                 }
