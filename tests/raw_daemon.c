@@ -441,6 +441,37 @@ TEST_F(raw, readdir_truncated_entry)
 	EXPECT_EQ(0, wait_child(pid, 10));
 }
 
+TEST_F(raw, splice_request_and_reply)
+{
+	struct fuse_out_header oh = { .error = 0 };
+	struct fuse_in_header h;
+	struct fuse_attr_out out;
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(1 << 20, fcntl(p[1], F_SETPIPE_SZ, 1 << 20));
+	pid = stat_child();
+	/* The request, read with splice(2) as libfuse does by default. */
+	n = splice(self->fd, NULL, p[1], NULL, 1 << 20, 0);
+	ASSERT_LE((ssize_t)sizeof(h), n);
+	ASSERT_EQ(n, read(p[0], buf, n));
+	memcpy(&h, buf, sizeof(h));
+	EXPECT_EQ(FUSE_GETATTR, h.opcode);
+	EXPECT_EQ(n, h.len);
+	/* The reply, written with splice(2) from a pipe (libfuse's splice_write). */
+	fill_attr(&out);
+	oh.len = sizeof(oh) + sizeof(out);
+	oh.unique = h.unique;
+	ASSERT_EQ(sizeof(oh), write(p[1], &oh, sizeof(oh)));
+	ASSERT_EQ(sizeof(out), write(p[1], &out, sizeof(out)));
+	EXPECT_EQ(oh.len, splice(p[0], NULL, self->fd, NULL, oh.len, 0));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_F(raw, read_buffer_too_small)
 {
 	char small[4096];
