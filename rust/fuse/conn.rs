@@ -165,6 +165,7 @@ pub(crate) struct Conn {
     no_open: AtomicBool,
     no_opendir: AtomicBool,
     no_flush: AtomicBool,
+    no_statx: AtomicBool,
     /// The key that scrambles lock owner ids (C's `scramble_key`).
     scramble_key: [u32; 4],
     /// Aborted deliberately with ABORT_ERROR negotiated: readers get `ECONNABORTED`.
@@ -230,6 +231,7 @@ impl Conn {
                 no_open: AtomicBool::new(false),
                 no_opendir: AtomicBool::new(false),
                 no_flush: AtomicBool::new(false),
+                no_statx: AtomicBool::new(false),
                 scramble_key: [
                     task::random_u32(),
                     task::random_u32(),
@@ -790,6 +792,16 @@ impl Conn {
     /// Remembers that the daemon does not implement OPENDIR.
     pub(crate) fn set_no_opendir(&self) {
         self.no_opendir.store(true, Ordering::Release);
+    }
+
+    /// Whether the daemon does not implement STATX.
+    pub(crate) fn no_statx(&self) -> bool {
+        self.no_statx.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the daemon does not implement STATX.
+    pub(crate) fn set_no_statx(&self) {
+        self.no_statx.store(true, Ordering::Release);
     }
 
     /// Whether the daemon does not implement FLUSH.

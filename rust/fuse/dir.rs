@@ -196,7 +196,7 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
         return Ok(false);
     }
     let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
-    inode::change_attributes(i, &out.attr, attr_valid, attr_version, 0);
+    inode::change_attributes(i, &out.attr, None, attr_valid, attr_version, 0);
     set_entry_timeout(entry, &out);
     Ok(true)
 }
@@ -223,7 +223,7 @@ pub(crate) fn do_getattr(inode: &Inode, stat: Option<&mut Kstat>) -> Result {
         return Err(EIO);
     }
     let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
-    inode::change_attributes(inode, &out.attr, attr_valid, attr_version, 0);
+    inode::change_attributes(inode, &out.attr, None, attr_valid, attr_version, 0);
     if let Some(stat) = stat {
         stat.set(&inode::stat_from_attr(inode, &out.attr));
     }
@@ -241,31 +241,90 @@ pub(crate) fn getattr(inode: &Inode, stat: &mut Kstat, request_mask: u32, flags:
         }
         return Err(EACCES);
     }
-    let mask = request_mask & bindings::STATX_BASIC_STATS;
-    let (inval_mask, i_time) = {
-        let st = inode.data().state.lock();
-        (st.inval_mask, st.i_time)
-    };
-    let sync = if mask == 0 {
-        false
-    } else if flags & bindings::AT_STATX_FORCE_SYNC != 0 {
-        true
-    } else if flags & bindings::AT_STATX_DONT_SYNC != 0 {
-        false
-    } else if mask & inval_mask != 0 {
-        true
-    } else {
-        inode::expired(i_time)
-    };
-    if sync {
+    let basic = bindings::STATX_BASIC_STATS;
+    let mut mask = request_mask & (basic | bindings::STATX_BTIME);
+    loop {
+        if conn.no_statx() {
+            mask &= basic;
+        }
+        let (inval_mask, i_time) = {
+            let st = inode.data().state.lock();
+            (st.inval_mask, st.i_time)
+        };
+        let sync = if mask == 0 {
+            false
+        } else if flags & bindings::AT_STATX_FORCE_SYNC != 0 {
+            true
+        } else if flags & bindings::AT_STATX_DONT_SYNC != 0 {
+            false
+        } else if mask & inval_mask != 0 {
+            true
+        } else {
+            inode::expired(i_time)
+        };
+        if !sync {
+            break;
+        }
+        // Birth time needs STATX; a daemon without it answers ENOSYS once.
+        if !conn.no_statx() && mask & !basic != 0 {
+            match do_statx(inode, stat) {
+                Err(e) if e == enosys() => {
+                    conn.set_no_statx();
+                    continue;
+                }
+                r => return r,
+            }
+        }
         return do_getattr(inode, Some(stat));
     }
-    let (orig_mode, orig_ino) = {
+    let (orig_mode, orig_ino, btime) = {
         let st = inode.data().state.lock();
-        (st.orig_mode, st.orig_ino)
+        (st.orig_mode, st.orig_ino, st.btime)
     };
     stat.fill_generic(inode, request_mask);
     stat.set_mode_ino(orig_mode, orig_ino);
+    if let Some((sec, nsec)) = btime {
+        stat.set_btime(sec, nsec);
+    }
+    Ok(())
+}
+
+/// Sends STATX and updates the inode (C's `fuse_do_statx()`).
+fn do_statx(inode: &Inode, stat: &mut Kstat) -> Result {
+    let conn = inode::conn(inode);
+    let attr_version = inode::attr_version(&conn);
+    let mut inarg = b::fuse_statx_in::zeroed();
+    inarg.sx_mask = bindings::STATX_BASIC_STATS | bindings::STATX_BTIME;
+    let args = Args::new(
+        op::STATX,
+        inode::nodeid(inode),
+        &inarg,
+        OutSpec::fixed(size_of::<b::fuse_statx_out>()),
+    )?;
+    let out: b::fuse_statx_out = conn.send(args)?.get();
+    let sx = &out.stat;
+    let bad_size = sx.mask & bindings::STATX_SIZE != 0 && sx.size > i64::MAX as u64;
+    let attr = inode::statx_to_attr(sx);
+    let bad_type = sx.mask & bindings::STATX_TYPE != 0
+        && (inode::invalid_attr(&b::fuse_attr {
+            mode: attr.mode,
+            ..Default::default()
+        }) || inode::wrong_type(inode, attr.mode));
+    if bad_size || bad_type {
+        inode::make_bad(inode);
+        return Err(EIO);
+    }
+    if sx.mask & bindings::STATX_BASIC_STATS == bindings::STATX_BASIC_STATS {
+        let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
+        inode::change_attributes(inode, &attr, Some(sx), attr_valid, attr_version, 0);
+    }
+    stat.set(&inode::stat_from_attr(inode, &attr));
+    stat.set_result_mask(
+        sx.mask & (bindings::STATX_BASIC_STATS | bindings::STATX_BTIME) | bindings::STATX_TYPE,
+    );
+    if sx.mask & bindings::STATX_BTIME != 0 {
+        stat.set_btime(sx.btime.tv_sec, sx.btime.tv_nsec.min(999_999_999));
+    }
     Ok(())
 }
 

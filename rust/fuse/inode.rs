@@ -44,6 +44,8 @@ pub(crate) struct InodeState {
     pub(crate) orig_mode: u16,
     /// The inode number as the daemon gave it.
     pub(crate) orig_ino: u64,
+    /// The birth time, once a STATX reply gave it.
+    pub(crate) btime: Option<(i64, u32)>,
     /// A FORGET slot reserved for the eviction.
     pub(crate) forget: Option<ForgetSlot>,
 }
@@ -67,9 +69,11 @@ impl FuseInode {
                 nlookup: 0,
                 attr_version: 0,
                 i_time: 0,
-                inval_mask: 0,
+                // Nothing is known yet (C: `~0`).
+                inval_mask: u32::MAX,
                 orig_mode: 0,
                 orig_ino: 0,
+                btime: None,
                 forget: None,
             }),
             bad: AtomicBool::new(false),
@@ -197,6 +201,7 @@ pub(crate) fn evict_ctr(conn: &Conn) -> u64 {
 pub(crate) fn change_attributes(
     inode: &Inode,
     attr: &b::fuse_attr,
+    statx: Option<&b::fuse_statx>,
     attr_valid: u64,
     attr_version: u64,
     evict: u64,
@@ -205,13 +210,19 @@ pub(crate) fn change_attributes(
     let neg = conn.neg();
     let fi = inode.data();
     let mut st = fi.state.lock();
-    if (attr_version != 0 && st.attr_version > attr_version)
-        || (evict != 0 && evict_ctr(&conn) != evict)
-    {
+    if attr_version != 0 && st.attr_version > attr_version {
         return;
     }
+    // A new inode whose lookup raced with an eviction keeps its attributes marked stale.
     if evict == 0 || st.attr_version != 0 || evict == evict_ctr(&conn) {
         st.inval_mask &= !bindings::STATX_BASIC_STATS;
+    }
+    if let Some(sx) = statx {
+        // Birth time was asked for: the cache is valid whether or not the daemon has it.
+        st.inval_mask &= !bindings::STATX_BTIME;
+        if sx.mask & bindings::STATX_BTIME != 0 {
+            st.btime = Some((sx.btime.tv_sec, sx.btime.tv_nsec.min(999_999_999)));
+        }
     }
     st.attr_version = conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1;
     st.i_time = attr_valid;
@@ -279,7 +290,7 @@ pub(crate) fn iget(
         }
     };
     inode.data().state.lock().nlookup += 1;
-    change_attributes(&inode, attr, attr_valid, attr_version, evict);
+    change_attributes(&inode, attr, None, attr_valid, attr_version, evict);
     Ok(inode)
 }
 
@@ -347,5 +358,29 @@ pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
             (attr.mtime as i64, ns(attr.mtimensec)),
             (attr.ctime as i64, ns(attr.ctimensec)),
         ],
+    }
+}
+
+/// The attributes of a STATX reply in GETATTR's form (C's `fuse_statx_to_attr()`).
+pub(crate) fn statx_to_attr(sx: &b::fuse_statx) -> b::fuse_attr {
+    let (major, minor) = (sx.rdev_major, sx.rdev_minor);
+    b::fuse_attr {
+        ino: sx.ino,
+        size: sx.size,
+        blocks: sx.blocks,
+        atime: sx.atime.tv_sec as u64,
+        mtime: sx.mtime.tv_sec as u64,
+        ctime: sx.ctime.tv_sec as u64,
+        atimensec: sx.atime.tv_nsec,
+        mtimensec: sx.mtime.tv_nsec,
+        ctimensec: sx.ctime.tv_nsec,
+        mode: u32::from(sx.mode),
+        nlink: sx.nlink,
+        uid: sx.uid,
+        gid: sx.gid,
+        // `new_encode_dev(MKDEV(major, minor))`.
+        rdev: (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12),
+        blksize: sx.blksize,
+        ..Default::default()
     }
 }

@@ -87,6 +87,8 @@ pub(crate) mod op {
     pub(crate) const OPENDIR: u32 = b::fuse_opcode_FUSE_OPENDIR;
     /// `FUSE_READDIR`.
     pub(crate) const READDIR: u32 = b::fuse_opcode_FUSE_READDIR;
+    /// `FUSE_STATX`.
+    pub(crate) const STATX: u32 = b::fuse_opcode_FUSE_STATX;
     /// `FUSE_READDIRPLUS`.
     pub(crate) const READDIRPLUS: u32 = b::fuse_opcode_FUSE_READDIRPLUS;
     /// `FUSE_RELEASEDIR`.
@@ -170,6 +172,8 @@ wire!(
     fuse_batch_forget_in,
     fuse_dirent,
     fuse_direntplus,
+    fuse_statx_in,
+    fuse_statx_out,
 );
 
 /// `FUSE_INIT` flags (`flags | flags2 << 32`).

@@ -144,7 +144,7 @@ fn link(file: &File, o: &b::fuse_entry_out, name: &[u8], attr_version: u64, evic
                 };
                 inode::check_bad(i)?;
                 i.data().state.lock().nlookup += 1;
-                inode::change_attributes(i, &o.attr, attr_valid, attr_version, 0);
+                inode::change_attributes(i, &o.attr, None, attr_valid, attr_version, 0);
                 break d;
             }
             Child::InLookup(l) => {

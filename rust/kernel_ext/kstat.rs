@@ -72,6 +72,23 @@ impl Kstat {
         };
     }
 
+    /// Reports the birth time (`STATX_BTIME`).
+    pub(crate) fn set_btime(&mut self, sec: i64, nsec: u32) {
+        // SAFETY: The buffer is ours for the call (type invariant).
+        let st = unsafe { &mut *self.0.get() };
+        st.btime = bindings::timespec64 {
+            tv_sec: sec,
+            tv_nsec: nsec as _,
+        };
+        st.result_mask |= bindings::STATX_BTIME;
+    }
+
+    /// Sets which fields are reported (`STATX_*`).
+    pub(crate) fn set_result_mask(&mut self, mask: u32) {
+        // SAFETY: The buffer is ours for the call (type invariant).
+        unsafe { (*self.0.get()).result_mask = mask };
+    }
+
     /// Overrides the mode and inode number.
     pub(crate) fn set_mode_ino(&mut self, mode: u16, ino: u64) {
         // SAFETY: The buffer is ours for the call (type invariant).
