@@ -5,6 +5,7 @@
 # the VM's last unload) and the slab caches that a mount touches hold no more
 # objects at the end than after the first cycle.
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/mount.sh"
 EX=$(cd "$(dirname "$0")/.." && pwd)/build/examples
 MOD=$TESTVM_MODULE NAME=$(basename "$TESTVM_MODULE" .ko)
 T=${TMPDIR:-/tmp}/mount_cycle.$$
@@ -12,14 +13,6 @@ M=$T/mnt SRC=$T/src
 mkdir -p "$M" "$SRC/d"
 for i in $(seq 1 50); do echo "$i" >"$SRC/d/f$i"; done
 
-wait_mount() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q " $1 fuse" /proc/mounts && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # One cycle: load, mount, use, unmount, unload.
 cycle() {

@@ -507,26 +507,39 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-TEST_F(raw, interrupt)
+/*
+ * A stat that a signal (with a handler, so the syscall is not restarted)
+ * interrupts while the daemon holds its GETATTR: returns the request's unique
+ * and, in *h, the FUSE_INTERRUPT the daemon reads next.
+ */
+static uint64_t interrupted_stat(struct __test_metadata *_metadata, int fd, pid_t *pid,
+				 struct fuse_in_header **h)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
-	struct fuse_in_header *h;
-	struct fuse_interrupt_in *in;
-	pid_t pid;
 	uint64_t u;
 
-	pid = fork();
-	if (pid == 0) {
+	*pid = fork();
+	if (*pid == 0) {
 		struct stat st;
 
 		child_prep();
 		sigaction(SIGUSR1, &sa, NULL);
 		_exit(stat(MNT, &st) ? errno : 0);
 	}
-	u = expect_getattr(_metadata, self->fd);
+	u = expect_getattr(_metadata, fd);
 	usleep(200000);
-	kill(pid, SIGUSR1);
-	h = get_req(self->fd);
+	kill(*pid, SIGUSR1);
+	*h = get_req(fd);
+	return u;
+}
+
+TEST_F(raw, interrupt)
+{
+	struct fuse_in_header *h;
+	struct fuse_interrupt_in *in;
+	pid_t pid;
+	uint64_t u = interrupted_stat(_metadata, self->fd, &pid, &h);
+
 	ASSERT_NE(NULL, h);
 	EXPECT_EQ(FUSE_INTERRUPT, h->opcode);
 	EXPECT_EQ(u | INT_REQ_BIT, h->unique);
@@ -538,24 +551,11 @@ TEST_F(raw, interrupt)
 
 TEST_F(raw, interrupt_enosys)
 {
-	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct fuse_in_header *h;
 	struct fuse_attr_out out;
 	pid_t pid;
-	uint64_t u;
+	uint64_t u = interrupted_stat(_metadata, self->fd, &pid, &h);
 
-	pid = fork();
-	if (pid == 0) {
-		struct stat st;
-
-		child_prep();
-		sigaction(SIGUSR1, &sa, NULL);
-		_exit(stat(MNT, &st) ? errno : 0);
-	}
-	u = expect_getattr(_metadata, self->fd);
-	usleep(200000);
-	kill(pid, SIGUSR1);
-	h = get_req(self->fd);
 	ASSERT_NE(NULL, h);
 	EXPECT_EQ(FUSE_INTERRUPT, h->opcode);
 	/* An interrupt reply with a payload is refused; ENOSYS is accepted. */

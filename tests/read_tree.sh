@@ -6,6 +6,7 @@
 # file, names with spaces, 255 bytes or non-UTF-8 bytes) equals the source;
 # statfs matches; concurrent readers of one file get the same data.
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/mount.sh"
 EX=$(cd "$(dirname "$0")/.." && pwd)/build/examples
 T=${TMPDIR:-/tmp}/read_tree.$$
 SRC=$T/src M=$T/mnt
@@ -43,15 +44,6 @@ checksums() {
 
 statfs_of() { stat -f -c '%b %f %a %c %d %S %l' "$1"; }
 
-# wait_mount DIR: until DIR is a fuse mount (or 10 s).
-wait_mount() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q " $1 fuse" /proc/mounts && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # check_tree NAME VIEW: VIEW (the source seen through the mount) equals SRC.
 check_tree() {

@@ -80,6 +80,21 @@ pub(crate) enum Taken {
     Request(Arc<Request>, Slot),
 }
 
+/// Operations whose ENOSYS answer is remembered for the connection's life.
+#[derive(Clone, Copy)]
+pub(crate) enum Unsupported {
+    /// OPEN: files open without it, and are released without RELEASE.
+    Open,
+    /// OPENDIR: directories open without it, and without RELEASEDIR.
+    OpenDir,
+    /// FLUSH: `close()` sends nothing.
+    Flush,
+    /// STATX: `stat()` uses GETATTR, without birth time.
+    Statx,
+    /// ACCESS: everything is allowed.
+    Access,
+}
+
 /// Limits and flags negotiated by FUSE_INIT (the C module's `fuse_conn` bit fields).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Negotiated {
@@ -159,13 +174,9 @@ pub(crate) struct Conn {
     devices: Mutex<RBTree<usize, Arc<ProcessingQueue>>>,
     /// The daemon answered ENOSYS to an interrupt: stop sending them.
     no_interrupt: AtomicBool,
-    /// The daemon answered ENOSYS to ACCESS: allow everything (C's `no_access`).
-    no_access: AtomicBool,
-    /// The daemon answered ENOSYS to OPEN, OPENDIR or FLUSH: skip them.
-    no_open: AtomicBool,
-    no_opendir: AtomicBool,
-    no_flush: AtomicBool,
-    no_statx: AtomicBool,
+    /// Operations the daemon answered ENOSYS to (C's `no_open`, `no_access`...): a bit per
+    /// [`Unsupported`] value.
+    unsupported: AtomicU32,
     /// The key that scrambles lock owner ids (C's `scramble_key`).
     scramble_key: [u32; 4],
     /// Aborted deliberately with ABORT_ERROR negotiated: readers get `ECONNABORTED`.
@@ -227,11 +238,7 @@ impl Conn {
                 blocked_wait <- wait_queue!("fuse_conn.blocked_waitq"),
                 devices <- new_mutex!(RBTree::new()),
                 no_interrupt: AtomicBool::new(false),
-                no_access: AtomicBool::new(false),
-                no_open: AtomicBool::new(false),
-                no_opendir: AtomicBool::new(false),
-                no_flush: AtomicBool::new(false),
-                no_statx: AtomicBool::new(false),
+                unsupported: AtomicU32::new(0),
                 scramble_key: [
                     task::random_u32(),
                     task::random_u32(),
@@ -774,44 +781,14 @@ impl Conn {
         self.no_interrupt.store(true, Ordering::Release);
     }
 
-    /// Whether the daemon does not implement OPEN.
-    pub(crate) fn no_open(&self) -> bool {
-        self.no_open.load(Ordering::Acquire)
+    /// Whether the daemon answered ENOSYS to `op` before.
+    pub(crate) fn lacks(&self, op: Unsupported) -> bool {
+        self.unsupported.load(Ordering::Acquire) & (1 << op as u32) != 0
     }
 
-    /// Remembers that the daemon does not implement OPEN.
-    pub(crate) fn set_no_open(&self) {
-        self.no_open.store(true, Ordering::Release);
-    }
-
-    /// Whether the daemon does not implement OPENDIR.
-    pub(crate) fn no_opendir(&self) -> bool {
-        self.no_opendir.load(Ordering::Acquire)
-    }
-
-    /// Remembers that the daemon does not implement OPENDIR.
-    pub(crate) fn set_no_opendir(&self) {
-        self.no_opendir.store(true, Ordering::Release);
-    }
-
-    /// Whether the daemon does not implement STATX.
-    pub(crate) fn no_statx(&self) -> bool {
-        self.no_statx.load(Ordering::Acquire)
-    }
-
-    /// Remembers that the daemon does not implement STATX.
-    pub(crate) fn set_no_statx(&self) {
-        self.no_statx.store(true, Ordering::Release);
-    }
-
-    /// Whether the daemon does not implement FLUSH.
-    pub(crate) fn no_flush(&self) -> bool {
-        self.no_flush.load(Ordering::Acquire)
-    }
-
-    /// Remembers that the daemon does not implement FLUSH.
-    pub(crate) fn set_no_flush(&self) {
-        self.no_flush.store(true, Ordering::Release);
+    /// Remembers that the daemon answered ENOSYS to `op`.
+    pub(crate) fn set_lacks(&self, op: Unsupported) {
+        self.unsupported.fetch_or(1 << op as u32, Ordering::AcqRel);
     }
 
     /// The lock owner id the daemon sees for `owner` (C's `fuse_lock_owner_id()`): the
@@ -831,16 +808,6 @@ impl Conn {
             );
         }
         u64::from(v0) + (u64::from(v1) << 32)
-    }
-
-    /// Whether the daemon does not implement ACCESS.
-    pub(crate) fn no_access(&self) -> bool {
-        self.no_access.load(Ordering::Acquire)
-    }
-
-    /// Remembers that the daemon does not implement ACCESS.
-    pub(crate) fn set_no_access(&self) {
-        self.no_access.store(true, Ordering::Release);
     }
 
     /// Whether a reader has something to take (for `poll`).

@@ -5,7 +5,7 @@
 //! FUSE_ACCESS, symbolic links and statfs.
 
 use super::{
-    conn::Conn,
+    conn::{Conn, Unsupported},
     fs::FuseFs,
     inode::{self, Inode},
     proto::{self, op, Wire},
@@ -244,7 +244,7 @@ pub(crate) fn getattr(inode: &Inode, stat: &mut Kstat, request_mask: u32, flags:
     let basic = bindings::STATX_BASIC_STATS;
     let mut mask = request_mask & (basic | bindings::STATX_BTIME);
     loop {
-        if conn.no_statx() {
+        if conn.lacks(Unsupported::Statx) {
             mask &= basic;
         }
         let (inval_mask, i_time) = {
@@ -266,10 +266,10 @@ pub(crate) fn getattr(inode: &Inode, stat: &mut Kstat, request_mask: u32, flags:
             break;
         }
         // Birth time needs STATX; a daemon without it answers ENOSYS once.
-        if !conn.no_statx() && mask & !basic != 0 {
+        if !conn.lacks(Unsupported::Statx) && mask & !basic != 0 {
             match do_statx(inode, stat) {
                 Err(e) if e == enosys() => {
-                    conn.set_no_statx();
+                    conn.set_lacks(Unsupported::Statx);
                     continue;
                 }
                 r => return r,
@@ -339,7 +339,7 @@ fn perm_getattr(inode: &Inode, mask: i32) -> Result {
 /// Sends ACCESS (C's `fuse_access()`); an ENOSYS answer allows everything from then on.
 fn access(inode: &Inode, mask: i32) -> Result {
     let conn = inode::conn(inode);
-    if conn.no_access() {
+    if conn.lacks(Unsupported::Access) {
         return Ok(());
     }
     let mut inarg = b::fuse_access_in::zeroed();
@@ -348,7 +348,7 @@ fn access(inode: &Inode, mask: i32) -> Result {
     match conn.send(args) {
         Ok(_) => Ok(()),
         Err(e) if e == enosys() => {
-            conn.set_no_access();
+            conn.set_lacks(Unsupported::Access);
             Ok(())
         }
         Err(e) => Err(e),

@@ -5,7 +5,7 @@
 //! the background queue when the daemon allows them) and `FOPEN_DIRECT_IO` reads.
 
 use super::{
-    conn::Conn,
+    conn::{Conn, Unsupported},
     dir,
     fs::FuseFs,
     inode::{self, Inode},
@@ -83,9 +83,9 @@ pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
     let f_flags = file.flags();
     let nodeid = inode::nodeid(inode);
     let (may_open, opcode) = if is_dir {
-        (!conn.no_opendir(), op::OPENDIR)
+        (!conn.lacks(Unsupported::OpenDir), op::OPENDIR)
     } else {
-        (!conn.no_open(), op::OPEN)
+        (!conn.lacks(Unsupported::Open), op::OPEN)
     };
     let mut fh = 0;
     let mut open_flags = fopen::KEEP_CACHE;
@@ -111,10 +111,10 @@ pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
             }
             Err(e) if e == enosys() => {
                 if is_dir {
-                    conn.set_no_opendir();
+                    conn.set_lacks(Unsupported::OpenDir);
                     release = false;
                 } else {
-                    conn.set_no_open();
+                    conn.set_lacks(Unsupported::Open);
                 }
             }
             Err(e) => return Err(e),
@@ -124,7 +124,7 @@ pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
         open_flags &= !fopen::DIRECT_IO;
     }
     // A file opened without OPEN support is released without RELEASE.
-    if !is_dir && conn.no_open() {
+    if !is_dir && conn.lacks(Unsupported::Open) {
         release = false;
     }
     if open_flags & fopen::STREAM != 0 {
@@ -159,7 +159,7 @@ pub(crate) fn release(_inode: &Inode, ff: Arc<FuseFile>, _file: &File) {
 pub(crate) fn flush(ff: &FuseFile, file: &File, owner: usize) -> Result {
     let inode = file.inode::<FuseFs>();
     inode::check_bad(inode)?;
-    if ff.conn.no_flush() {
+    if ff.conn.lacks(Unsupported::Flush) {
         return Ok(());
     }
     let mut inarg = b::fuse_flush_in::zeroed();
@@ -170,7 +170,7 @@ pub(crate) fn flush(ff: &FuseFile, file: &File, owner: usize) -> Result {
     match ff.conn.send(args) {
         Ok(_) => Ok(()),
         Err(e) if e == enosys() => {
-            ff.conn.set_no_flush();
+            ff.conn.set_lacks(Unsupported::Flush);
             Ok(())
         }
         Err(e) => Err(e),
