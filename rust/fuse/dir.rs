@@ -434,19 +434,12 @@ pub(crate) fn get_link(dentry: Option<&FDentry>, inode: &Inode) -> Result<KVec<u
 pub(crate) fn statfs(dentry: &FDentry, buf: &mut Kstatfs) -> Result {
     let inode = dentry.inode().ok_or(EIO)?;
     let conn = inode::conn(inode);
-    let mut st = StatfsAttrs {
-        fs_type: proto::SUPER_MAGIC,
-        blocks: 0,
-        bfree: 0,
-        bavail: 0,
-        files: 0,
-        ffree: 0,
-        bsize: 0,
-        namelen: 0,
-        frsize: 0,
-    };
     if !allow_current_process(&conn) {
-        buf.set(&st);
+        // Others see only the type, as in C.
+        buf.set(&StatfsAttrs {
+            fs_type: proto::SUPER_MAGIC,
+            ..Default::default()
+        });
         return Ok(());
     }
     let size = if conn.neg().minor < 4 {
@@ -457,14 +450,16 @@ pub(crate) fn statfs(dentry: &FDentry, buf: &mut Kstatfs) -> Result {
     let args = Args::from_parts(op::STATFS, inode::nodeid(inode), &[], OutSpec::fixed(size))?;
     let out: b::fuse_statfs_out = conn.send(args)?.get();
     let k = &out.st;
-    st.blocks = k.blocks;
-    st.bfree = k.bfree;
-    st.bavail = k.bavail;
-    st.files = k.files;
-    st.ffree = k.ffree;
-    st.bsize = k.bsize;
-    st.namelen = k.namelen;
-    st.frsize = k.frsize;
-    buf.set(&st);
+    buf.set(&StatfsAttrs {
+        fs_type: proto::SUPER_MAGIC,
+        blocks: k.blocks,
+        bfree: k.bfree,
+        bavail: k.bavail,
+        files: k.files,
+        ffree: k.ffree,
+        bsize: k.bsize,
+        namelen: k.namelen,
+        frsize: k.frsize,
+    });
     Ok(())
 }

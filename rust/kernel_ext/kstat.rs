@@ -131,6 +131,7 @@ impl Kstat {
 pub(crate) struct Kstatfs(Opaque<local::kstatfs>);
 
 /// File system statistics to report through [`Kstatfs::set`].
+#[derive(Default)]
 pub(crate) struct StatfsAttrs {
     /// `f_type` (the magic number).
     pub(crate) fs_type: u32,
