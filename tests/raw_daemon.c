@@ -472,6 +472,78 @@ TEST_F(raw, splice_request_and_reply)
 	close(p[1]);
 }
 
+/* Forks a process that stats MNT/name; exits with the errno (0 on success). */
+static pid_t stat_name_child(const char *name)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char path[256];
+		struct stat st;
+
+		child_prep();
+		snprintf(path, sizeof(path), "%s/%s", MNT, name);
+		_exit(stat(path, &st) ? errno : 0);
+	}
+	return pid;
+}
+
+/* Answers a LOOKUP with node `nodeid` (a regular file), cached for a day. */
+static void reply_entry(struct __test_metadata *_metadata, int fd, uint64_t nodeid)
+{
+	struct fuse_entry_out e = {
+		.nodeid = nodeid, .generation = 1, .entry_valid = 86400, .attr_valid = 86400,
+	};
+	struct fuse_in_header *h = get_req(fd);
+
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(FUSE_LOOKUP, h->opcode);
+	e.attr.ino = nodeid;
+	e.attr.mode = S_IFREG | 0644;
+	e.attr.nlink = 1;
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(e), reply(fd, h->unique, 0, &e, sizeof(e)));
+}
+
+TEST_F(raw, forgets_after_eviction)
+{
+	const char *names[] = { "a", "b", "c" };
+	uint64_t seen = 0, lookups = 0;
+	struct fuse_in_header *h;
+	int i, fd;
+
+	for (i = 0; i < 3; i++) {
+		pid_t pid = stat_name_child(names[i]);
+
+		reply_entry(_metadata, self->fd, 10 + i);
+		ASSERT_EQ(0, wait_child(pid, 10));
+	}
+	/* Unused dentries and inodes go: the daemon must be told to forget. */
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "2", 1));
+	close(fd);
+	while (seen != 0x7 << 10) {
+		h = get_req(self->fd);
+		ASSERT_NE(NULL, h);
+		if (h->opcode == FUSE_BATCH_FORGET) {
+			struct fuse_batch_forget_in *b = (void *)(h + 1);
+			struct fuse_forget_one *one = (void *)(b + 1);
+			uint32_t j;
+
+			EXPECT_EQ(sizeof(*h) + sizeof(*b) + b->count * sizeof(*one), h->len);
+			for (j = 0; j < b->count; j++) {
+				seen |= 1ULL << one[j].nodeid;
+				lookups += one[j].nlookup;
+			}
+		} else {
+			ASSERT_EQ(FUSE_FORGET, h->opcode);
+			seen |= 1ULL << h->nodeid;
+			lookups += ((struct fuse_forget_in *)(h + 1))->nlookup;
+		}
+	}
+	EXPECT_EQ(3, lookups);
+}
+
 TEST_F(raw, read_buffer_too_small)
 {
 	char small[4096];
