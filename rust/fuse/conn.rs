@@ -16,7 +16,7 @@ use crate::kernel_ext::{
     cred::UserNamespaceRef,
     error::{econnaborted, econnrefused, enotconn, eoverflow},
     task::{self, PidNamespace},
-    wait::{fatal_signal_pending, wait_queue, WaitMode, WaitQueue},
+    wait::{wait_queue, WaitMode, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
@@ -70,8 +70,8 @@ impl InputQueue {
 
 /// What a reader took from the input queue.
 pub(crate) enum Taken {
-    /// The connection is gone: `ENODEV`, or `ECONNABORTED` after an abort with ABORT_ERROR.
-    Disconnected(bool),
+    /// The connection is gone (see [`Conn::reader_disconnected_error`]).
+    Disconnected,
     /// A FUSE_INTERRUPT for this request.
     Interrupt(Arc<Request>),
     /// One FORGET, or several as a BATCH_FORGET.
@@ -116,7 +116,6 @@ pub(crate) struct Negotiated {
 /// The connection's state, under its lock.
 struct State {
     connected: bool,
-    aborted: bool,
     initialized: bool,
     conn_error: bool,
     /// Background requests are at `max_background`: new ones wait.
@@ -206,7 +205,6 @@ impl Conn {
         let pid_ns = PidNamespace::current().ok_or(EINVAL)?;
         let state = State {
             connected: true,
-            aborted: false,
             initialized: false,
             conn_error: false,
             blocked: false,
@@ -295,14 +293,8 @@ impl Conn {
             devices.remove(&pq_key(pq));
             devices.iter().next().is_none()
         };
-        let to_end = {
-            let mut inner = pq.inner.lock();
-            core::mem::take(&mut inner.processing)
-        };
-        for (_, req) in to_end.iter() {
-            self.end_request(req, econnaborted().to_errno());
-        }
-        drop(to_end);
+        let to_end = core::mem::take(&mut pq.inner.lock().processing);
+        self.end_all(&to_end);
         if last {
             self.abort(false);
         }
@@ -313,7 +305,6 @@ impl Conn {
     /// `ENOTCONN`. `is_abort` marks a deliberate abort (fusectl), which readers see as
     /// `ECONNABORTED` if the daemon asked for ABORT_ERROR.
     pub(crate) fn abort(&self, is_abort: bool) {
-        let mut to_end = KVec::<Arc<Request>>::new();
         let devices = self.devices.lock();
         // Room for every processing queue, reserved before the spinlocks.
         let mut trees = match KVec::with_capacity(devices.iter().count(), GFP_KERNEL) {
@@ -326,8 +317,8 @@ impl Conn {
         }
         st.connected = false;
         st.blocked = false;
-        st.aborted = is_abort && st.neg.abort_err;
-        self.aborted.store(st.aborted, Ordering::Release);
+        self.aborted
+            .store(is_abort && st.neg.abort_err, Ordering::Release);
         st.initialized = true;
         for (_, pq) in devices.iter() {
             let mut inner = pq.inner.lock();
@@ -355,19 +346,27 @@ impl Conn {
         drop(devices);
         self.iq_wait.wake_all();
         self.blocked_wait.wake_all();
-        for t in Iterator::chain(Iterator::chain(trees.iter(), [&pending]), [&bg]) {
-            for (_, req) in t.iter() {
-                if to_end.push(req.clone(), GFP_KERNEL).is_err() {
-                    self.end_request(req, econnaborted().to_errno());
-                }
-            }
-        }
+        // The trees are ours now: their requests end outside every lock.
         for (_, req) in interrupts.iter() {
             req.clear_intr_slot();
         }
+        for t in Iterator::chain(Iterator::chain(trees.iter(), [&pending]), [&bg]) {
+            self.end_all(t);
+        }
         drop((trees, pending, interrupts, forgets, bg));
-        for req in to_end.iter() {
+    }
+
+    /// Ends every request of a queue taken off the connection with `ECONNABORTED`.
+    fn end_all(&self, queue: &RBTree<u64, Arc<Request>>) {
+        for (_, req) in queue.iter() {
             self.end_request(req, econnaborted().to_errno());
+        }
+    }
+
+    /// Counts a request out of `num_waiting`, waking an unmount waiting for the last one.
+    fn request_gone(&self) {
+        if self.num_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.blocked_wait.wake_all();
         }
     }
 
@@ -559,8 +558,7 @@ impl Conn {
             if req.transition(Phase::Pending, Phase::Finished) {
                 iq.pending.remove(&req.unique());
                 drop(iq);
-                self.num_waiting.fetch_sub(1, Ordering::AcqRel);
-                self.blocked_wait.wake_all();
+                self.request_gone();
                 return Err(EINTR);
             }
         }
@@ -568,7 +566,6 @@ impl Conn {
             return Ok(());
         }
         // A fatal signal while the daemon has the request: leave (see above).
-        let _ = fatal_signal_pending();
         Err(EINTR)
     }
 
@@ -612,9 +609,7 @@ impl Conn {
             Some(end) => req.with_result(|r| end.end(self, r)),
             None => req.waitq.wake_all(),
         }
-        if self.num_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.blocked_wait.wake_all();
-        }
+        self.request_gone();
     }
 
     /// Reserves a slot for a later [`Conn::queue_forget`] (C's `fuse_alloc_forget()`).
@@ -648,8 +643,7 @@ impl Conn {
         let mut take = || -> Option<Result<Taken>> {
             let mut iq = self.iq.lock();
             if !iq.connected {
-                let aborted = self.aborted.load(Ordering::Acquire);
-                return Some(Ok(Taken::Disconnected(aborted)));
+                return Some(Ok(Taken::Disconnected));
             }
             if let Some(cursor) = iq.interrupts.cursor_front() {
                 let req = cursor.current().1.clone();

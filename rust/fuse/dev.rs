@@ -15,7 +15,7 @@ use super::{
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
-    error::enosys,
+    error::{econnaborted, enosys},
     file::{file_operations_table, File, FileOperations, FileOperationsTable, PollTable},
     iov_iter::IovIter,
     miscdevice::MiscDevice,
@@ -163,8 +163,7 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
     let nonblock = file.flags() & kernel::bindings::O_NONBLOCK != 0;
     loop {
         match conn.take_for_reader(nbytes, nonblock)? {
-            Taken::Disconnected(true) => return Err(crate::kernel_ext::error::econnaborted()),
-            Taken::Disconnected(false) => return Err(ENODEV),
+            Taken::Disconnected => return Err(conn.reader_disconnected_error()),
             Taken::Interrupt(req) => {
                 let mut h = b::fuse_in_header::zeroed();
                 let mut arg = b::fuse_interrupt_in::zeroed();
@@ -261,7 +260,7 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
     };
     if !Conn::pq_connected(&a.pq) {
         err = Some(ENOENT);
-        req_error = crate::kernel_ext::error::econnaborted().to_errno();
+        req_error = econnaborted().to_errno();
     }
     conn.end_request(&req, req_error);
     match err {

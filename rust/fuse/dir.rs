@@ -53,13 +53,7 @@ fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<AR
     let slot = Conn::forget_slot()?;
     let attr_version = inode::attr_version(&conn);
     let evict = inode::evict_ctr(&conn);
-    let args = Args::from_parts(
-        op::LOOKUP,
-        inode::nodeid(dir),
-        &[name, &[0]],
-        OutSpec::fixed(entry_out_size(&conn)),
-    )?;
-    let reply = conn.send(args)?;
+    let reply = conn.send(lookup_args(&conn, dir, name)?)?;
     let mut out: b::fuse_entry_out = reply.get();
     if out.nodeid == 0 {
         return Ok((out, None));
@@ -91,6 +85,16 @@ fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<AR
             Err(e)
         }
     }
+}
+
+/// The arguments of a LOOKUP of `name` in `dir` (C's `fuse_lookup_init()`).
+fn lookup_args(conn: &Conn, dir: &Inode, name: &[u8]) -> Result<Args> {
+    Args::from_parts(
+        op::LOOKUP,
+        inode::nodeid(dir),
+        &[name, &[0]],
+        OutSpec::fixed(entry_out_size(conn)),
+    )
 }
 
 /// The size of an entry reply: shorter for daemons before 7.9 (C's `fuse_adjust_compat()`).
@@ -167,12 +171,7 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
     let parent = entry.parent();
     let dir = parent.inode().ok_or(EIO)?;
     let name = entry.name()?;
-    let args = Args::from_parts(
-        op::LOOKUP,
-        inode::nodeid(dir),
-        &[&name, &[0]],
-        OutSpec::fixed(entry_out_size(&conn)),
-    )?;
+    let args = lookup_args(&conn, dir, &name)?;
     drop(parent);
     let out = match conn.send(args) {
         // Zero node id is the same as ENOENT.
@@ -247,20 +246,14 @@ pub(crate) fn getattr(inode: &Inode, stat: &mut Kstat, request_mask: u32, flags:
         if conn.lacks(Unsupported::Statx) {
             mask &= basic;
         }
-        let (inval_mask, i_time) = {
-            let st = inode.data().state.lock();
-            (st.inval_mask, st.i_time)
-        };
         let sync = if mask == 0 {
             false
         } else if flags & bindings::AT_STATX_FORCE_SYNC != 0 {
             true
         } else if flags & bindings::AT_STATX_DONT_SYNC != 0 {
             false
-        } else if mask & inval_mask != 0 {
-            true
         } else {
-            inode::expired(i_time)
+            inode::attrs_stale(inode, mask)
         };
         if !sync {
             break;
@@ -323,7 +316,7 @@ fn do_statx(inode: &Inode, stat: &mut Kstat) -> Result {
         sx.mask & (bindings::STATX_BASIC_STATS | bindings::STATX_BTIME) | bindings::STATX_TYPE,
     );
     if sx.mask & bindings::STATX_BTIME != 0 {
-        stat.set_btime(sx.btime.tv_sec, sx.btime.tv_nsec.min(999_999_999));
+        stat.set_btime(sx.btime.tv_sec, inode::nsec(sx.btime.tv_nsec));
     }
     Ok(())
 }
@@ -366,11 +359,7 @@ pub(crate) fn permission(inode: &Inode, mask: i32) -> Result {
     let mut refreshed = false;
     if conn.mount.default_permissions || (mask & MAY_EXEC != 0 && is_reg) {
         let perm_mask = bindings::STATX_MODE | bindings::STATX_UID | bindings::STATX_GID;
-        let (inval, i_time) = {
-            let st = inode.data().state.lock();
-            (st.inval_mask, st.i_time)
-        };
-        if perm_mask & inval != 0 || inode::expired(i_time) {
+        if inode::attrs_stale(inode, perm_mask) {
             refreshed = true;
             perm_getattr(inode, mask)?;
         }

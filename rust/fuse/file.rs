@@ -177,8 +177,8 @@ pub(crate) fn flush(ff: &FuseFile, file: &File, owner: usize) -> Result {
     }
 }
 
-/// Builds the arguments of a READ (C's `fuse_read_args_fill()`).
-fn read_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args> {
+/// Builds the arguments of a READ, READDIR or READDIRPLUS (C's `fuse_read_args_fill()`).
+pub(crate) fn read_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args> {
     let mut inarg = b::fuse_read_in::zeroed();
     inarg.fh = ff.fh;
     inarg.offset = pos as u64;
@@ -187,29 +187,20 @@ fn read_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args>
     Args::new(opcode, ff.nodeid, &inarg, OutSpec::up_to(count))
 }
 
-/// Directory listings use READ's arguments too.
-pub(crate) fn readdir_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> Result<Args> {
-    read_args(ff, opcode, pos, count)
-}
-
 /// A short read means end of file: shrink the cached size if no attribute update happened
 /// since the read began (C's `fuse_short_read()` and `fuse_read_update_size()`).
 fn short_read(inode: &Inode, attr_ver: u64, size: i64) {
     let conn = inode::conn(inode);
     let mut st = inode.data().state.lock();
     if attr_ver >= st.attr_version && size < inode.size() {
-        st.attr_version = conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1;
+        st.attr_version = inode::next_attr_version(&conn);
         inode.set_size(size);
     }
 }
 
 /// Refreshes the attributes if they expired (C's `fuse_update_attributes()`).
 fn update_attributes(inode: &Inode, mask: u32) -> Result {
-    let (inval, i_time) = {
-        let st = inode.data().state.lock();
-        (st.inval_mask, st.i_time)
-    };
-    if mask & inval != 0 || inode::expired(i_time) {
+    if inode::attrs_stale(inode, mask) {
         dir::do_getattr(inode, None)?;
     }
     Ok(())
@@ -290,36 +281,18 @@ fn fill_folios(folios: KVec<LockedFolio>, result: core::result::Result<&[u8], i3
 }
 
 /// `address_space_operations.read_folio` (C's `fuse_read_folio()`): one synchronous READ.
+///
+/// Every early return drops the folio, which ends its read as failed.
 pub(crate) fn read_folio(ff: Option<&FuseFile>, folio: LockedFolio) -> Result {
-    let inode: &Inode = folio.inode::<FuseFs>();
-    if let Err(e) = inode::check_bad(inode) {
-        folio.end_read(false);
-        return Err(e);
-    }
-    let Some(ff) = ff else {
-        folio.end_read(false);
-        return Err(EIO);
-    };
+    inode::check_bad(folio.inode::<FuseFs>())?;
+    let ff = ff.ok_or(EIO)?;
     let attr_ver = inode::attr_version(&ff.conn);
-    let args = match read_args(ff, op::READ, folio.pos(), folio.size()) {
-        Ok(a) => a,
-        Err(e) => {
-            folio.end_read(false);
-            return Err(e);
-        }
-    };
+    let args = read_args(ff, op::READ, folio.pos(), folio.size())?;
     let mut folios = KVec::new();
     folios.push(folio, GFP_KERNEL)?;
-    match ff.conn.send(args) {
-        Ok(r) => {
-            fill_folios(folios, Ok(r.data()), attr_ver);
-            Ok(())
-        }
-        Err(e) => {
-            fill_folios(folios, Err(e.to_errno()), attr_ver);
-            Err(e)
-        }
-    }
+    let reply = ff.conn.send(args)?;
+    fill_folios(folios, Ok(reply.data()), attr_ver);
+    Ok(())
 }
 
 /// The end of an asynchronous readahead READ (C's `fuse_readpages_end()`).

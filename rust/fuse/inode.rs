@@ -109,12 +109,12 @@ pub(crate) fn make_bad(inode: &Inode) {
 
 /// Converts a time-out from a reply to a jiffies deadline (C's `fuse_time_to_jiffies()`);
 /// 0 means already expired.
-pub(crate) fn time_to_jiffies(sec: u64, nsec: u32) -> u64 {
-    if sec == 0 && nsec == 0 {
+pub(crate) fn time_to_jiffies(sec: u64, ns: u32) -> u64 {
+    if sec == 0 && ns == 0 {
         return 0;
     }
     // Jiffies wrap (they start near the top of the range): a deadline wraps with them.
-    task::jiffies64().wrapping_add(task::duration_to_jiffies(sec, nsec.min(999_999_999)))
+    task::jiffies64().wrapping_add(task::duration_to_jiffies(sec, nsec(ns)))
 }
 
 /// Whether a deadline from [`time_to_jiffies`] has passed.
@@ -166,12 +166,7 @@ fn inode_attrs(
     if !conn.mount.default_permissions {
         mode &= !(bindings::S_ISVTX as u16);
     }
-    let blkbits = if attr.blksize != 0 {
-        (31 - attr.blksize.leading_zeros()) as u8
-    } else {
-        sb.blocksize_bits()
-    };
-    let ns = |n: u32| n.min(999_999_999);
+    let [atime, mtime, ctime] = times(attr);
     InodeAttrs {
         ino: attr.ino,
         mode,
@@ -179,11 +174,46 @@ fn inode_attrs(
         uid: task::make_kuid(&conn.user_ns, attr.uid),
         gid: task::make_kgid(&conn.user_ns, attr.gid),
         blocks: attr.blocks,
-        blkbits,
-        atime: (attr.atime as i64, ns(attr.atimensec)),
-        mtime: (attr.mtime as i64, ns(attr.mtimensec)),
-        ctime: (attr.ctime as i64, ns(attr.ctimensec)),
+        blkbits: blkbits(sb, attr),
+        atime,
+        mtime,
+        ctime,
     }
+}
+
+/// Nanoseconds from the daemon, at most `NSEC_PER_SEC - 1` (C's sanitising).
+pub(crate) fn nsec(n: u32) -> u32 {
+    n.min(999_999_999)
+}
+
+/// Access, modification and change times of `attr`, nanoseconds sanitised.
+fn times(attr: &b::fuse_attr) -> [(i64, u32); 3] {
+    [
+        (attr.atime as i64, nsec(attr.atimensec)),
+        (attr.mtime as i64, nsec(attr.mtimensec)),
+        (attr.ctime as i64, nsec(attr.ctimensec)),
+    ]
+}
+
+/// `log2` of the preferred I/O size: the daemon's `blksize`, else the super block's.
+fn blkbits(sb: &SuperBlock<FuseFs>, attr: &b::fuse_attr) -> u8 {
+    if attr.blksize != 0 {
+        (31 - attr.blksize.leading_zeros()) as u8
+    } else {
+        sb.blocksize_bits()
+    }
+}
+
+/// A new attribute version for an update, newer than any taken before.
+pub(crate) fn next_attr_version(conn: &Conn) -> u64 {
+    conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1
+}
+
+/// Whether the cached attributes of `inode` must be fetched for `mask` (`STATX_*`): some
+/// of them are known stale, or the cache expired.
+pub(crate) fn attrs_stale(inode: &Inode, mask: u32) -> bool {
+    let st = inode.data().state.lock();
+    mask & st.inval_mask != 0 || expired(st.i_time)
 }
 
 /// The current attribute version, to stamp a request (C's `fuse_get_attr_version()`).
@@ -221,12 +251,12 @@ pub(crate) fn change_attributes(
         // Birth time was asked for: the cache is valid whether or not the daemon has it.
         st.inval_mask &= !bindings::STATX_BTIME;
         if sx.mask & bindings::STATX_BTIME != 0 {
-            st.btime = Some((sx.btime.tv_sec, sx.btime.tv_nsec.min(999_999_999)));
+            st.btime = Some((sx.btime.tv_sec, nsec(sx.btime.tv_nsec)));
         }
     }
-    st.attr_version = conn.attr_version.fetch_add(1, Ordering::AcqRel) + 1;
+    st.attr_version = next_attr_version(&conn);
     st.i_time = attr_valid;
-    let old_mtime = inode_mtime(inode);
+    let old_mtime = inode.mtime();
     let a = inode_attrs(&conn, inode.super_block(), inode.file_type(), attr);
     inode.set_attrs(&a);
     st.orig_mode = (inode.file_type() | (attr.mode & 0o7777)) as u16;
@@ -246,11 +276,6 @@ pub(crate) fn change_attributes(
             let _ = inode.invalidate_pages();
         }
     }
-}
-
-/// The inode's modification time.
-fn inode_mtime(inode: &Inode) -> (i64, u32) {
-    inode.mtime()
 }
 
 /// Finds or creates the inode of `nodeid` (C's `fuse_iget()`), counting one lookup.
@@ -336,12 +361,6 @@ pub(crate) fn evict(inode: &Inode) {
 /// The stat of an inode from attributes the daemon just sent (C's `fuse_fillattr()`).
 pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
     let conn = conn(inode);
-    let blkbits = if attr.blksize != 0 {
-        31 - attr.blksize.leading_zeros()
-    } else {
-        u32::from(inode.super_block().blocksize_bits())
-    };
-    let ns = |n: u32| n.min(999_999_999);
     StatAttrs {
         dev: inode.super_block().dev(),
         ino: attr.ino,
@@ -352,12 +371,8 @@ pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
         rdev: inode.rdev(),
         size: attr.size as i64,
         blocks: attr.blocks,
-        blksize: 1 << blkbits,
-        times: [
-            (attr.atime as i64, ns(attr.atimensec)),
-            (attr.mtime as i64, ns(attr.mtimensec)),
-            (attr.ctime as i64, ns(attr.ctimensec)),
-        ],
+        blksize: 1 << blkbits(inode.super_block(), attr),
+        times: times(attr),
     }
 }
 

@@ -39,11 +39,11 @@ pub(crate) fn readdir(ff: &FuseFile, file: &File, ctx: &mut DirEmitter) -> Resul
     if use_readdirplus(&conn, inode, ctx) {
         let attr_version = inode::attr_version(&conn);
         let evict = inode::evict_ctr(&conn);
-        let args = file::readdir_args(ff, op::READDIRPLUS, ctx.pos(), PAGE_SIZE)?;
+        let args = file::read_args(ff, op::READDIRPLUS, ctx.pos(), PAGE_SIZE)?;
         let reply = conn.send(args)?;
         return parse_direntplus(&conn, reply.data(), file, ctx, attr_version, evict);
     }
-    let args = file::readdir_args(ff, op::READDIR, ctx.pos(), PAGE_SIZE)?;
+    let args = file::read_args(ff, op::READDIR, ctx.pos(), PAGE_SIZE)?;
     let reply = conn.send(args)?;
     parse_dirents(reply.data(), ctx)
 }
