@@ -17,6 +17,9 @@
 #include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/uidgid.h>
+#include <linux/filelock.h>
+#include <linux/xattr.h>
+#include <linux/falloc.h>
 #include <uapi/linux/fuse.h>
 
 #include "helpers.h"
@@ -41,3 +44,15 @@ const unsigned long RUST_FUSE_CONST_SB_ACTIVE = SB_ACTIVE;
 const unsigned int RUST_FUSE_CONST_LOOKUP_EXCL = LOOKUP_EXCL;
 const unsigned int RUST_FUSE_CONST_LOOKUP_REVAL = LOOKUP_REVAL;
 const unsigned int RUST_FUSE_CONST_LOOKUP_RENAME_TARGET = LOOKUP_RENAME_TARGET;
+const unsigned int RUST_FUSE_CONST_IOCB_DIRECT = IOCB_DIRECT;
+const unsigned int RUST_FUSE_CONST_IOCB_APPEND = IOCB_APPEND;
+const unsigned int RUST_FUSE_CONST_IOCB_SYNC = IOCB_SYNC;
+const unsigned int RUST_FUSE_CONST_IOCB_DSYNC = IOCB_DSYNC;
+const unsigned int RUST_FUSE_CONST_FMODE_CREATED = FMODE_CREATED;
+const unsigned int RUST_FUSE_CONST_FMODE_CAN_ODIRECT = FMODE_CAN_ODIRECT;
+const unsigned int RUST_FUSE_CONST_FMODE_WRITE = FMODE_WRITE;
+const unsigned int RUST_FUSE_CONST_FL_POSIX = FL_POSIX;
+const unsigned int RUST_FUSE_CONST_FL_FLOCK = FL_FLOCK;
+const unsigned int RUST_FUSE_CONST_FL_SLEEP = FL_SLEEP;
+const long long RUST_FUSE_CONST_OFFSET_MAX = OFFSET_MAX;
+const unsigned long RUST_FUSE_CONST_SIZEOF_FILE_LOCK = sizeof(struct file_lock);

@@ -212,3 +212,33 @@ size_t rust_fuse_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i)
 {
 	return copy_from_iter(addr, bytes, i);
 }
+
+void rust_fuse_iov_iter_revert(struct iov_iter *i, size_t bytes)
+{
+	iov_iter_revert(i, bytes);
+}
+
+void rust_fuse_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void rust_fuse_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+ssize_t rust_fuse_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
+bool rust_fuse_iocb_is_dsync(const struct kiocb *iocb)
+{
+	return iocb_is_dsync(iocb);
+}
+
+struct inode *rust_fuse_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}

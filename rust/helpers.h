@@ -79,5 +79,13 @@ size_t rust_fuse_iov_iter_count(const struct iov_iter *i);
 size_t rust_fuse_copy_to_iter(const void *addr, size_t bytes,
 			      struct iov_iter *i);
 size_t rust_fuse_copy_from_iter(void *addr, size_t bytes, struct iov_iter *i);
+void rust_fuse_iov_iter_revert(struct iov_iter *i, size_t bytes);
+
+/* The write side. */
+void rust_fuse_inode_lock(struct inode *inode);
+void rust_fuse_inode_unlock(struct inode *inode);
+ssize_t rust_fuse_generic_write_sync(struct kiocb *iocb, ssize_t count);
+bool rust_fuse_iocb_is_dsync(const struct kiocb *iocb);
+struct inode *rust_fuse_file_inode(const struct file *file);
 
 #endif

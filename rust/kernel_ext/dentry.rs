@@ -87,6 +87,21 @@ impl<T: FileSystem> Dentry<T> {
         unsafe { bindings::d_invalidate(self.as_raw()) };
     }
 
+    /// Makes this negative dentry point at `inode` (`d_instantiate()`), which takes the
+    /// reference.
+    pub(crate) fn instantiate(&self, inode: ARef<Inode<T>>) {
+        let i = ARef::into_raw(inode);
+        // SAFETY: The dentry is live and negative (the caller holds its parent locked while
+        // creating it); `d_instantiate()` consumes the inode reference.
+        unsafe { bindings::d_instantiate(self.as_raw(), i.as_ptr().cast()) };
+    }
+
+    /// Unhashes the dentry, so that the next lookup does not find it (`d_drop()`).
+    pub(crate) fn drop_hash(&self) {
+        // SAFETY: The dentry is live.
+        unsafe { bindings::d_drop(self.as_raw()) };
+    }
+
     /// The inode, or `None` for a negative dentry (`d_inode()`).
     pub(crate) fn inode(&self) -> Option<&Inode<T>> {
         // SAFETY: The dentry is live; a positive dentry holds a reference on its inode.

@@ -92,6 +92,37 @@ impl File {
         unsafe { bindings::nonseekable_open((*self.as_raw()).f_inode, self.as_raw()) };
     }
 
+    /// The `FMODE_*` bits.
+    pub(crate) fn fmode(&self) -> u32 {
+        // SAFETY: `f_mode` is set at open; later changes are word-sized stores.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).f_mode)) }
+    }
+
+    /// Marks the file as created by this open (`FMODE_CREATED`), during `atomic_open`.
+    pub(crate) fn set_created(&self) {
+        // SAFETY: Called during `atomic_open`, before the file is published.
+        unsafe { (*self.as_raw()).f_mode |= crate::bindings::FMODE_CREATED };
+    }
+
+    /// Lets the file be opened with `O_DIRECT` (`FMODE_CAN_ODIRECT`), during `open`.
+    pub(crate) fn allow_odirect(&self) {
+        // SAFETY: Called during `open`, before the file is published.
+        unsafe { (*self.as_raw()).f_mode |= crate::bindings::FMODE_CAN_ODIRECT };
+    }
+
+    /// Clears set-user-id, set-group-id and security privileges before a write
+    /// (`file_remove_privs()`).
+    pub(crate) fn remove_privs(&self) -> Result {
+        // SAFETY: The file is open for the call.
+        kernel::error::to_result(unsafe { bindings::file_remove_privs(self.as_raw()) })
+    }
+
+    /// Updates the inode's modification and change times for a write (`file_update_time()`).
+    pub(crate) fn update_time(&self) -> Result {
+        // SAFETY: The file is open for the call.
+        kernel::error::to_result(unsafe { bindings::file_update_time(self.as_raw()) })
+    }
+
     /// Seeks as the page cache does (`generic_file_llseek()`).
     pub(crate) fn generic_llseek(&self, offset: i64, whence: i32) -> Result<i64> {
         // SAFETY: The file is live for the call.
@@ -146,6 +177,16 @@ impl File {
 pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
 
 impl PollTable {
+    /// Creates a reference from a raw pointer; NULL (a poll that will not wait) is `None`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be NULL or a live poll table, alive for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::poll_table_struct) -> Option<&'a Self> {
+        // SAFETY: Transparent wrapper; the caller guarantees validity.
+        unsafe { ptr.cast::<PollTable>().as_ref() }
+    }
+
     pub(crate) fn as_raw(&self) -> *mut bindings::poll_table_struct {
         self.0.get()
     }
@@ -186,6 +227,55 @@ impl Kiocb {
     pub(crate) fn set_pos(&mut self, pos: i64) {
         // SAFETY: The kiocb is ours for the call.
         unsafe { (*self.0.get()).ki_pos = pos };
+    }
+
+    /// The `IOCB_*` flags.
+    pub(crate) fn flags(&self) -> u32 {
+        // SAFETY: The kiocb is ours for the call.
+        unsafe { (*self.0.get()).ki_flags as u32 }
+    }
+
+    /// Whether the I/O bypasses the page cache (`IOCB_DIRECT`, from `O_DIRECT`).
+    pub(crate) fn is_direct(&self) -> bool {
+        self.flags() & crate::bindings::IOCB_DIRECT != 0
+    }
+
+    /// Whether the data must be on stable storage when the write returns
+    /// (`iocb_is_dsync()`: `O_DSYNC`, `O_SYNC` or a synchronous inode).
+    pub(crate) fn is_dsync(&self) -> bool {
+        // SAFETY: The kiocb is live for the call.
+        unsafe { crate::bindings::rust_fuse_iocb_is_dsync(self.0.get()) }
+    }
+
+    /// Whether the metadata must be on stable storage too (`IOCB_SYNC`, from `O_SYNC`).
+    pub(crate) fn is_sync(&self) -> bool {
+        self.flags() & crate::bindings::IOCB_SYNC != 0
+    }
+
+    /// Checks a write against the file's limits and `O_APPEND` (moving the position to the
+    /// end), shortening `from` as needed; returns the bytes left to write
+    /// (`generic_write_checks()`). The caller holds the inode lock.
+    pub(crate) fn write_checks(&mut self, from: &mut IovIter) -> Result<usize> {
+        // SAFETY: Both are live and ours for the call.
+        let n = unsafe { bindings::generic_write_checks(self.0.get(), from.as_raw()) };
+        if n < 0 {
+            Err(Error::from_errno(n as i32))
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// Syncs what a synchronous write wrote, via the file's `fsync`
+    /// (`generic_write_sync()`); returns `written` or the sync's error.
+    pub(crate) fn write_sync(&mut self, written: usize) -> Result<usize> {
+        let w = isize::try_from(written).map_err(|_| super::error::eoverflow())?;
+        // SAFETY: The kiocb is live for the call, after a write of `written` bytes.
+        let n = unsafe { crate::bindings::rust_fuse_generic_write_sync(self.0.get(), w) };
+        if n < 0 {
+            Err(Error::from_errno(n as i32))
+        } else {
+            Ok(n as usize)
+        }
     }
 
     /// Reads through the page cache (`generic_file_read_iter()`).

@@ -32,6 +32,7 @@ impl<T: FileSystem> Ops<T> {
     const DIR_IOPS: bindings::inode_operations = {
         let mut ops = Self::common_iops();
         ops.lookup = Some(lookup_callback::<T>);
+        super::namei_ops::dir_ops::<T>(&mut ops);
         ops
     };
 
@@ -42,6 +43,7 @@ impl<T: FileSystem> Ops<T> {
         let mut ops: bindings::inode_operations = unsafe { MaybeUninit::zeroed().assume_init() };
         ops.get_link = Some(get_link_callback::<T>);
         ops.getattr = Some(getattr_callback::<T>);
+        super::namei_ops::common_ops::<T>(&mut ops);
         ops
     };
 
@@ -50,6 +52,7 @@ impl<T: FileSystem> Ops<T> {
         ops.llseek = Some(bindings::generic_file_llseek);
         ops.read = Some(bindings::generic_read_dir);
         ops.iterate_shared = Some(iterate_shared_callback::<T>);
+        super::file_write_ops::common_ops::<T>(&mut ops);
         ops
     };
 
@@ -60,6 +63,7 @@ impl<T: FileSystem> Ops<T> {
         ops.mmap = Some(bindings::generic_file_readonly_mmap);
         ops.splice_read = Some(bindings::filemap_splice_read);
         ops.flush = Some(flush_callback::<T>);
+        super::file_write_ops::file_ops::<T>(&mut ops);
         ops
     };
 
@@ -72,6 +76,7 @@ impl<T: FileSystem> Ops<T> {
         if T::HAS_PERMISSION {
             ops.permission = Some(permission_callback::<T>);
         }
+        super::namei_ops::common_ops::<T>(&mut ops);
         ops
     }
 

@@ -10,8 +10,10 @@
 use super::{
     address_space::{LockedFolio, Readahead},
     dentry::Dentry,
-    file::{DirEmitter, File, Kiocb},
+    file::{DirEmitter, File, Kiocb, PollTable},
+    file_lock::FileLock,
     fs_context::{FsContext, FsParameter, Params},
+    iattr::Iattr,
     inode::{Inode, InodeCache},
     iov_iter::IovIter,
     kstat::{Kstat, Kstatfs},
@@ -24,7 +26,7 @@ use core::{marker::PhantomData, mem::MaybeUninit};
 use kernel::{
     bindings,
     error::{code::*, from_result, to_result},
-    ffi::{c_int, c_void},
+    ffi::{c_int, c_long, c_void},
     init::PinInit,
     prelude::*,
     str::CStr,
@@ -228,6 +230,224 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn readahead(rac: &mut Readahead<'_>) {
         let _ = rac;
     }
+
+    /// Creates a regular file on the negative `dentry` without opening it
+    /// (`inode_operations.create`).
+    fn create(dir: &Inode<Self>, dentry: &Dentry<Self>, mode: u16, excl: bool) -> Result {
+        let _ = (dir, dentry, mode, excl);
+        Err(super::error::enosys())
+    }
+
+    /// Looks up and possibly creates and opens `dentry` in one step
+    /// (`inode_operations.atomic_open`).
+    fn atomic_open(
+        dir: &Inode<Self>,
+        dentry: &Dentry<Self>,
+        file: &File,
+        flags: u32,
+        mode: u16,
+    ) -> Result<AtomicOpen<Self>> {
+        let _ = (dir, dentry, file, flags, mode);
+        Err(super::error::enosys())
+    }
+
+    /// Creates and opens an unnamed file in `dir`, instantiating the file's dentry
+    /// (`inode_operations.tmpfile`).
+    fn tmpfile(dir: &Inode<Self>, file: &File, mode: u16) -> Result<Self::FileData> {
+        let _ = (dir, file, mode);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// The last step of opening a file that [`FileSystem::atomic_open`] or
+    /// [`FileSystem::tmpfile`] created, once the VFS set the file up.
+    fn finish_open(
+        inode: &Inode<Self>,
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+    ) -> Result {
+        let _ = (inode, data, file);
+        Ok(())
+    }
+
+    /// Creates a special file, fifo, socket or regular file (`inode_operations.mknod`).
+    fn mknod(dir: &Inode<Self>, dentry: &Dentry<Self>, mode: u16, rdev: u32) -> Result {
+        let _ = (dir, dentry, mode, rdev);
+        Err(EPERM)
+    }
+
+    /// Creates a directory (`inode_operations.mkdir`).
+    fn mkdir(dir: &Inode<Self>, dentry: &Dentry<Self>, mode: u16) -> Result {
+        let _ = (dir, dentry, mode);
+        Err(EPERM)
+    }
+
+    /// Creates a symbolic link to `target` (`inode_operations.symlink`).
+    fn symlink(dir: &Inode<Self>, dentry: &Dentry<Self>, target: &CStr) -> Result {
+        let _ = (dir, dentry, target);
+        Err(EPERM)
+    }
+
+    /// Makes `new` in `dir` another name of `old`'s inode (`inode_operations.link`).
+    fn link(old: &Dentry<Self>, dir: &Inode<Self>, new: &Dentry<Self>) -> Result {
+        let _ = (old, dir, new);
+        Err(EPERM)
+    }
+
+    /// Removes a non-directory entry (`inode_operations.unlink`).
+    fn unlink(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
+        let _ = (dir, dentry);
+        Err(EPERM)
+    }
+
+    /// Removes an empty directory (`inode_operations.rmdir`).
+    fn rmdir(dir: &Inode<Self>, dentry: &Dentry<Self>) -> Result {
+        let _ = (dir, dentry);
+        Err(EPERM)
+    }
+
+    /// Renames `old` in `old_dir` to `new` in `new_dir`, with `RENAME_*` flags
+    /// (`inode_operations.rename`).
+    fn rename(
+        old_dir: &Inode<Self>,
+        old: &Dentry<Self>,
+        new_dir: &Inode<Self>,
+        new: &Dentry<Self>,
+        flags: u32,
+    ) -> Result {
+        let _ = (old_dir, old, new_dir, new, flags);
+        Err(EPERM)
+    }
+
+    /// Changes attributes (`inode_operations.setattr`); the inode is locked.
+    fn setattr(dentry: &Dentry<Self>, attr: &mut Iattr) -> Result {
+        let _ = (dentry, attr);
+        Err(EPERM)
+    }
+
+    /// Reads the extended attribute `name` into `buf`, or returns its size if `buf` is empty.
+    fn getxattr(inode: &Inode<Self>, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+        let _ = (inode, name, buf);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// Sets the extended attribute `name` (`XATTR_CREATE`/`XATTR_REPLACE` in `flags`), or
+    /// removes it if `value` is `None`.
+    fn setxattr(inode: &Inode<Self>, name: &CStr, value: Option<&[u8]>, flags: i32) -> Result {
+        let _ = (inode, name, value, flags);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// Lists the extended attribute names into `buf` (NUL-separated), or returns the size
+    /// needed if `buf` is empty (`inode_operations.listxattr`).
+    fn listxattr(inode: &Inode<Self>, buf: &mut [u8]) -> Result<usize> {
+        let _ = (inode, buf);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// Writes to a regular file (`file_operations.write_iter`).
+    fn write_iter(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        iocb: &mut Kiocb,
+        from: &mut IovIter,
+    ) -> Result<usize> {
+        let _ = (data, iocb, from);
+        Err(EINVAL)
+    }
+
+    /// Makes the byte range `[start, end]` durable (`file_operations.fsync`).
+    fn fsync(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        start: i64,
+        end: i64,
+        datasync: bool,
+    ) -> Result {
+        let _ = (data, file, start, end, datasync);
+        Err(EINVAL)
+    }
+
+    /// A POSIX lock command (`F_GETLK`, `F_SETLK`, `F_SETLKW`, ...) (`file_operations.lock`).
+    fn lock(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        cmd: i32,
+        fl: &mut FileLock,
+    ) -> Result {
+        let _ = (data, file, cmd, fl);
+        Err(EINVAL)
+    }
+
+    /// A `flock(2)` command (`file_operations.flock`).
+    fn flock(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        cmd: i32,
+        fl: &mut FileLock,
+    ) -> Result {
+        let _ = (data, file, cmd, fl);
+        Err(EINVAL)
+    }
+
+    /// Allocates or frees space (`FALLOC_FL_*` in `mode`) (`file_operations.fallocate`).
+    fn fallocate(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        mode: i32,
+        offset: i64,
+        len: i64,
+    ) -> Result {
+        let _ = (data, file, mode, offset, len);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// Copies a byte range between two files of this type
+    /// (`file_operations.copy_file_range`).
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file_range(
+        data_in: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file_in: &File,
+        pos_in: i64,
+        data_out: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file_out: &File,
+        pos_out: i64,
+        len: usize,
+        flags: u32,
+    ) -> Result<usize> {
+        let _ = (data_in, file_in, pos_in, data_out, file_out, pos_out, len, flags);
+        Err(super::error::eopnotsupp())
+    }
+
+    /// An ioctl (`file_operations.unlocked_ioctl`, or `compat_ioctl` if `compat`).
+    fn ioctl(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        cmd: u32,
+        arg: usize,
+        compat: bool,
+    ) -> Result<c_long> {
+        let _ = (data, file, cmd, arg, compat);
+        Err(ENOTTY)
+    }
+
+    /// Polls the file (`file_operations.poll`); returns the `EPOLL*` mask.
+    fn poll(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        table: Option<&PollTable>,
+    ) -> u32 {
+        let _ = (data, file, table);
+        0
+    }
+}
+
+/// What [`FileSystem::atomic_open`] did.
+pub(crate) enum AtomicOpen<T: FileSystem> {
+    /// It created (or found) the file and opened it on the dentry it was given, with this
+    /// state.
+    Opened(T::FileData),
+    /// It did not open: the VFS opens the found entry (the given dentry, or this alias of
+    /// it) the usual way.
+    NoOpen(Option<ARef<Dentry<T>>>),
 }
 
 /// Mounts a new super block that no device backs (`get_tree_nodev()`): [`FileSystem::fill_super`],

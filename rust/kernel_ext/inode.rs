@@ -119,6 +119,16 @@ unsafe impl<T: FileSystem> AlwaysRefCounted for Inode<T> {
     }
 }
 
+/// The inode's `i_rwsem`, held for writing (see [`Inode::lock`]).
+pub(crate) struct InodeLockGuard<'a, T: FileSystem>(&'a Inode<T>);
+
+impl<T: FileSystem> Drop for InodeLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: Locked by `Inode::lock()`, unlocked once here.
+        unsafe { local::rust_fuse_inode_unlock(self.0.as_raw()) };
+    }
+}
+
 impl<T: FileSystem> Inode<T> {
     /// Creates a reference from a raw pointer.
     ///
@@ -247,6 +257,72 @@ impl<T: FileSystem> Inode<T> {
                 inode, a.atime.0, a.atime.1, a.mtime.0, a.mtime.1, a.ctime.0, a.ctime.1,
             );
         }
+    }
+
+    /// The owner as a kernel uid (`i_uid`).
+    pub(crate) fn kuid(&self) -> bindings::kuid_t {
+        // SAFETY: A plain field; racy reads are fine, as in C.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_uid)) }
+    }
+
+    /// The group as a kernel gid (`i_gid`).
+    pub(crate) fn kgid(&self) -> bindings::kgid_t {
+        // SAFETY: A plain field; racy reads are fine, as in C.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_gid)) }
+    }
+
+    /// Drops one link (`drop_nlink()`), or all of them (`clear_nlink()`), after the entry
+    /// was removed; the caller serialises this with attribute updates.
+    pub(crate) fn unlinked(&self, all: bool) {
+        // SAFETY: The inode is live; the caller holds the file system's attribute lock.
+        unsafe {
+            if all {
+                bindings::clear_nlink(self.as_raw());
+            } else if self.nlink() > 0 {
+                bindings::drop_nlink(self.as_raw());
+            }
+        }
+    }
+
+    /// Sets the change time to now, unless the file system keeps times itself
+    /// (`S_NOCMTIME`) (`inode_set_ctime_current()`).
+    pub(crate) fn touch_ctime(&self) {
+        // SAFETY: The inode is live; `i_flags` is set at creation.
+        unsafe {
+            if (*self.as_raw()).i_flags & bindings::S_NOCMTIME == 0 {
+                bindings::inode_set_ctime_current(self.as_raw());
+            }
+        }
+    }
+
+    /// Drops cached pages of the byte range `[start, end]` (`truncate_pagecache_range()`).
+    pub(crate) fn truncate_pagecache_range(&self, start: i64, end: i64) {
+        // SAFETY: The inode is live.
+        unsafe { bindings::truncate_pagecache_range(self.as_raw(), start, end) };
+    }
+
+    /// Drops the cached pages with indexes `first..=last`, unmapping them
+    /// (`invalidate_inode_pages2_range()`).
+    pub(crate) fn invalidate_pages_range(&self, first: u64, last: u64) -> Result {
+        // SAFETY: The inode is live; its mapping lives as long as it does.
+        kernel::error::to_result(unsafe {
+            local::invalidate_inode_pages2_range((*self.as_raw()).i_mapping, first as _, last as _)
+        })
+    }
+
+    /// Writes back dirty pages of the byte range and waits (`filemap_write_and_wait_range()`).
+    pub(crate) fn write_and_wait_range(&self, start: i64, end: i64) -> Result {
+        // SAFETY: The inode is live; its mapping lives as long as it does.
+        kernel::error::to_result(unsafe {
+            local::filemap_write_and_wait_range((*self.as_raw()).i_mapping, start, end)
+        })
+    }
+
+    /// Takes the inode's lock (`inode_lock()`, `i_rwsem` for writing) until the guard drops.
+    pub(crate) fn lock(&self) -> InodeLockGuard<'_, T> {
+        // SAFETY: The inode is live; the guard unlocks it.
+        unsafe { local::rust_fuse_inode_lock(self.as_raw()) };
+        InodeLockGuard(self)
     }
 
     /// Drops the inode from the inode hash, so that lookups create a new one

@@ -61,4 +61,17 @@ impl IovIter {
             Err(EFAULT)
         }
     }
+
+    /// Steps back over `bytes` already consumed (`iov_iter_revert()`).
+    pub(crate) fn revert(&mut self, bytes: usize) {
+        // SAFETY: The iterator is live and ours; the caller consumed at least `bytes`.
+        unsafe { local::rust_fuse_iov_iter_revert(self.as_raw(), bytes) };
+    }
+
+    /// Copies up to `buf.len()` bytes from the iterator and advances; returns how many
+    /// (short on a fault).
+    pub(crate) fn copy_from(&mut self, buf: &mut [u8]) -> usize {
+        // SAFETY: `buf` is a valid, writable slice; the iterator is live and ours.
+        unsafe { local::rust_fuse_copy_from_iter(buf.as_mut_ptr().cast(), buf.len(), self.as_raw()) }
+    }
 }

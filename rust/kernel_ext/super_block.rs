@@ -253,6 +253,10 @@ pub(crate) unsafe fn fill_super<T: FileSystem>(
     let new = unsafe { &*sb.cast::<NewSuperBlock<T>>() };
     // SAFETY: The super block is new; these tables are `'static` constants of `T`.
     unsafe { (*sb).s_op = &Tables::<T>::SUPER_OPS };
+    if T::HAS_GETXATTR || T::HAS_SETXATTR {
+        // SAFETY: The super block is new; the handler list is a `'static` constant of `T`.
+        unsafe { (*sb).s_xattr = super::xattr::handlers::<T>() };
+    }
     let data = T::fill_super(fc, ctx, new)?;
     // SAFETY: The super block is new and ours; from here on `s_fs_info` holds `T::Data`,
     // which `kill_sb_callback::<T>` takes back (it runs even if the rest fails).
