@@ -20,6 +20,7 @@
 #include <linux/filelock.h>
 #include <linux/xattr.h>
 #include <linux/falloc.h>
+#include <linux/splice.h>
 #include <uapi/linux/fuse.h>
 
 #include "helpers.h"

@@ -5,7 +5,8 @@
 //! One module per concern, named as a reader of the C `fs/fuse` would look for it:
 //! [`proto`] (protocol), [`request`] and [`conn`] (the request engine), [`dev`]
 //! (`/dev/fuse`), [`init`] (FUSE_INIT), [`mount_opts`] (mount options), [`fs`] (the `fuse`
-//! file system type), [`inode`], [`dir`], [`readdir`] and [`file`] (the VFS side).
+//! file system type), [`inode`], [`dir`], [`readdir`], [`namei`], [`setattr`], [`file`],
+//! [`write`], [`xattr`], [`lock`] and [`poll`] (the VFS side).
 
 pub(crate) mod conn;
 pub(crate) mod dev;
@@ -14,10 +15,16 @@ pub(crate) mod file;
 pub(crate) mod fs;
 pub(crate) mod init;
 pub(crate) mod inode;
+pub(crate) mod lock;
 pub(crate) mod mount_opts;
+pub(crate) mod namei;
+pub(crate) mod poll;
 pub(crate) mod proto;
 pub(crate) mod readdir;
 pub(crate) mod request;
+pub(crate) mod setattr;
+pub(crate) mod write;
+pub(crate) mod xattr;
 
 use crate::kernel_ext::{fs_type::FsRegistration, miscdevice::MiscRegistration};
 use kernel::prelude::*;

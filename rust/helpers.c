@@ -9,6 +9,7 @@
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <linux/user_namespace.h>
+#include <linux/security.h>
 #include "helpers.h"
 
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid)
@@ -39,6 +40,31 @@ gid_t rust_fuse_current_fsgid(struct user_namespace *ns)
 pid_t rust_fuse_current_pid(struct pid_namespace *ns)
 {
 	return pid_nr_ns(task_pid(current), ns);
+}
+
+pid_t rust_fuse_current_tgid(struct pid_namespace *ns)
+{
+	return pid_nr_ns(task_tgid(current), ns);
+}
+
+kgid_t rust_fuse_current_fsgid_raw(void)
+{
+	return current_fsgid();
+}
+
+void *rust_fuse_current_files(void)
+{
+	return current->files;
+}
+
+pid_t rust_fuse_pid_to_init_ns(pid_t nr, struct pid_namespace *ns)
+{
+	pid_t ret;
+
+	rcu_read_lock();
+	ret = pid_nr_ns(find_pid_ns(nr, ns), &init_pid_ns);
+	rcu_read_unlock();
+	return ret;
 }
 
 struct pid_namespace *rust_fuse_get_current_pid_ns(void)
@@ -241,4 +267,17 @@ bool rust_fuse_iocb_is_dsync(const struct kiocb *iocb)
 struct inode *rust_fuse_file_inode(const struct file *file)
 {
 	return file_inode(file);
+}
+
+int rust_fuse_dentry_init_security(struct dentry *dentry, int mode,
+				   const char **xattr_name, void **ctx,
+				   u32 *ctxlen)
+{
+	return security_dentry_init_security(dentry, mode, &dentry->d_name,
+					     xattr_name, ctx, ctxlen);
+}
+
+__poll_t rust_fuse_poll_requested_events(const struct poll_table_struct *pt)
+{
+	return poll_requested_events(pt);
 }

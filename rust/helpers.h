@@ -31,6 +31,11 @@ const struct cred *rust_fuse_current_cred(void);
 kuid_t rust_fuse_make_kuid(struct user_namespace *ns, uid_t uid);
 kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid);
 
+pid_t rust_fuse_current_tgid(struct pid_namespace *ns);
+kgid_t rust_fuse_current_fsgid_raw(void);
+void *rust_fuse_current_files(void);
+pid_t rust_fuse_pid_to_init_ns(pid_t nr, struct pid_namespace *ns);
+
 /* Memory. */
 unsigned long rust_fuse_totalram_pages(void);
 
@@ -51,6 +56,9 @@ void rust_fuse_inode_set_times(struct inode *inode, s64 as, u32 an, s64 ms,
 unsigned long rust_fuse_inode_state(struct inode *inode);
 
 /* Dentries. */
+int rust_fuse_dentry_init_security(struct dentry *dentry, int mode,
+				   const char **xattr_name, void **ctx,
+				   u32 *ctxlen);
 struct dentry *rust_fuse_dget(struct dentry *dentry);
 bool rust_fuse_d_in_lookup(const struct dentry *dentry);
 void rust_fuse_d_lookup_done(struct dentry *dentry);
@@ -73,6 +81,8 @@ struct inode *rust_fuse_folio_inode(struct folio *folio);
 /* Wait queues and poll. */
 void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
 			 struct poll_table_struct *pt);
+
+__poll_t rust_fuse_poll_requested_events(const struct poll_table_struct *pt);
 
 /* iov_iter. */
 size_t rust_fuse_iov_iter_count(const struct iov_iter *i);

@@ -8,6 +8,7 @@
 //! memory, and no allocation happens under a spinlock: tree nodes are reserved first.
 
 use super::{
+    file::FuseFile,
     mount_opts::MountParams,
     proto::{self, Wire},
     request::{Args, Creds, Phase, Reply, Request, RequestEnd},
@@ -22,7 +23,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
     new_mutex, new_spinlock,
     prelude::*,
-    rbtree::{RBTree, RBTreeNodeReservation},
+    rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
     sync::{Arc, Mutex, SpinLock},
 };
 
@@ -93,6 +94,32 @@ pub(crate) enum Unsupported {
     Statx,
     /// ACCESS: everything is allowed.
     Access,
+    /// CREATE: `open(O_CREAT)` uses MKNOD, then OPEN.
+    Create,
+    /// TMPFILE: `O_TMPFILE` fails with `EOPNOTSUPP`.
+    Tmpfile,
+    /// RENAME2: renames with flags fail with `EINVAL`.
+    Rename2,
+    /// FSYNC: `fsync()` of files succeeds without it.
+    Fsync,
+    /// FSYNCDIR: `fsync()` of directories succeeds without it.
+    FsyncDir,
+    /// GETXATTR: `EOPNOTSUPP`.
+    GetXattr,
+    /// SETXATTR: `EOPNOTSUPP`.
+    SetXattr,
+    /// LISTXATTR: `EOPNOTSUPP`.
+    ListXattr,
+    /// REMOVEXATTR: `EOPNOTSUPP`.
+    RemoveXattr,
+    /// FALLOCATE: `EOPNOTSUPP`.
+    Fallocate,
+    /// LSEEK: `SEEK_DATA`/`SEEK_HOLE` treat the whole file as data.
+    Lseek,
+    /// COPY_FILE_RANGE: the copy goes through the page cache.
+    CopyFileRange,
+    /// POLL: files are always ready.
+    Poll,
 }
 
 /// Limits and flags negotiated by FUSE_INIT (the C module's `fuse_conn` bit fields).
@@ -111,6 +138,13 @@ pub(crate) struct Negotiated {
     pub(crate) abort_err: bool,
     pub(crate) no_lock: bool,
     pub(crate) no_flock: bool,
+    pub(crate) big_writes: bool,
+    pub(crate) dont_mask: bool,
+    pub(crate) handle_killpriv: bool,
+    pub(crate) handle_killpriv_v2: bool,
+    pub(crate) setxattr_ext: bool,
+    pub(crate) init_security: bool,
+    pub(crate) create_supp_group: bool,
 }
 
 /// The connection's state, under its lock.
@@ -191,9 +225,14 @@ pub(crate) struct Conn {
     /// The user namespace of the mount; uids and gids are mapped through it.
     pub(crate) user_ns: UserNamespaceRef,
     /// The pid namespace of the mounter; pids are shown to the daemon in it.
-    pid_ns: PidNamespace,
+    pub(crate) pid_ns: PidNamespace,
     /// The mount options.
     pub(crate) mount: MountParams,
+    /// Files polled with `FUSE_POLL_SCHEDULE_NOTIFY`, by poll key (C's `polled_files`).
+    #[pin]
+    polled: SpinLock<RBTree<u64, Arc<FuseFile>>>,
+    /// The last poll key given out (C's `khctr`).
+    khctr: AtomicU64,
 }
 
 impl Conn {
@@ -251,6 +290,8 @@ impl Conn {
                 user_ns: UserNamespaceRef::new(user_ns),
                 pid_ns,
                 mount,
+                polled <- new_spinlock!(RBTree::new()),
+                khctr: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )
@@ -773,6 +814,36 @@ impl Conn {
     /// The daemon answered ENOSYS to an interrupt: send no more.
     pub(crate) fn set_no_interrupt(&self) {
         self.no_interrupt.store(true, Ordering::Release);
+    }
+
+    /// A new poll key for an open file.
+    pub(crate) fn next_kh(&self) -> u64 {
+        self.khctr.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Remembers a polled file until it is released, so that the daemon's poll
+    /// notification can wake its pollers (C's `fuse_register_polled_file()`).
+    pub(crate) fn poll_register(&self, ff: Arc<FuseFile>) -> Result {
+        if self.polled.lock().find_mut(&ff.kh).is_some() {
+            return Ok(());
+        }
+        let node = RBTreeNode::new(ff.kh, ff, GFP_KERNEL)?;
+        self.polled.lock().insert(node);
+        Ok(())
+    }
+
+    /// Forgets a released file's poll key.
+    pub(crate) fn poll_forget(&self, kh: u64) {
+        let old = self.polled.lock().remove(&kh);
+        drop(old);
+    }
+
+    /// Wakes the pollers of the file with poll key `kh` (C's `fuse_notify_poll_wakeup()`).
+    pub(crate) fn poll_wakeup(&self, kh: u64) {
+        let ff = self.polled.lock().get(&kh).cloned();
+        if let Some(ff) = ff {
+            ff.poll_wait.wake_all();
+        }
     }
 
     /// Whether the daemon answered ENOSYS to `op` before.

@@ -23,7 +23,7 @@ use core::{mem::size_of, sync::atomic::Ordering};
 use kernel::{bindings, prelude::*, types::ARef};
 
 /// A dentry of a `fuse` mount.
-type FDentry = Dentry<FuseFs>;
+pub(crate) type FDentry = Dentry<FuseFs>;
 
 /// `MAY_*` permission bits.
 const MAY_EXEC: i32 = bindings::MAY_EXEC as i32;

@@ -17,9 +17,11 @@ use crate::kernel_ext::{
     address_space::{LockedFolio, Readahead},
     error::enosys,
     file::{File, Kiocb},
+    fs_file,
     iov_iter::IovIter,
+    wait::{wait_queue, WaitQueue},
 };
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     bindings, new_mutex,
     page::PAGE_SIZE,
@@ -36,9 +38,19 @@ pub(crate) struct FuseFile {
     pub(crate) open_flags: u32,
     /// The file's open flags, sent with READ and RELEASE.
     pub(crate) f_flags: u32,
-    is_dir: bool,
+    pub(crate) is_dir: bool,
     /// Send RELEASE/RELEASEDIR when the last reference goes.
     release: AtomicBool,
+    /// `flock()` locks were taken through the daemon: RELEASE unlocks them
+    /// (`FUSE_RELEASE_FLOCK_UNLOCK`).
+    pub(crate) flock: AtomicBool,
+    /// The lock owner of the closing file, for RELEASE.
+    release_owner: AtomicU64,
+    /// The key the daemon's poll notifications name this file by (C's `ff->kh`).
+    pub(crate) kh: u64,
+    /// Pollers of the file, woken by the daemon's poll notification.
+    #[pin]
+    pub(crate) poll_wait: WaitQueue,
     /// Serialises directory listings (C's `ff->readdir.lock`).
     #[pin]
     pub(crate) readdir_lock: Mutex<()>,
@@ -54,6 +66,10 @@ impl PinnedDrop for FuseFile {
         let mut inarg = b::fuse_release_in::zeroed();
         inarg.fh = self.fh;
         inarg.flags = self.f_flags;
+        if self.flock.load(Ordering::Acquire) {
+            inarg.release_flags |= b::FUSE_RELEASE_FLOCK_UNLOCK;
+            inarg.lock_owner = self.release_owner.load(Ordering::Acquire);
+        }
         let opcode = if self.is_dir {
             op::RELEASEDIR
         } else {
@@ -127,31 +143,83 @@ pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
     if !is_dir && conn.lacks(Unsupported::Open) {
         release = false;
     }
-    if open_flags & fopen::STREAM != 0 {
-        file.stream_open();
-    } else if open_flags & fopen::NONSEEKABLE != 0 {
-        file.nonseekable_open();
-    }
-    if !is_dir && open_flags & fopen::KEEP_CACHE == 0 {
-        let _ = inode.invalidate_pages();
-    }
-    Arc::pin_init(
-        pin_init!(FuseFile {
-            conn,
-            nodeid,
-            fh,
-            open_flags,
-            f_flags,
-            is_dir,
-            release: AtomicBool::new(release),
-            readdir_lock <- new_mutex!(()),
-        }),
-        GFP_KERNEL,
-    )
+    let ff = FuseFile::new(conn, nodeid, fh, open_flags, f_flags, is_dir, release)?;
+    finish_open(inode, &ff, file);
+    Ok(ff)
 }
 
-/// `file_operations.release`: dropping the last reference sends RELEASE (see `FuseFile`).
-pub(crate) fn release(_inode: &Inode, ff: Arc<FuseFile>, _file: &File) {
+/// The open steps after the daemon's answer (C's `fuse_finish_open()`): stream and
+/// non-seekable files, O_DIRECT, and the page cache kept or dropped.
+pub(crate) fn finish_open(inode: &Inode, ff: &FuseFile, file: &File) {
+    if ff.open_flags & fopen::STREAM != 0 {
+        file.stream_open();
+    } else if ff.open_flags & fopen::NONSEEKABLE != 0 {
+        file.nonseekable_open();
+    }
+    if ff.is_dir {
+        return;
+    }
+    file.allow_odirect();
+    let trunc = file.flags() & bindings::O_TRUNC != 0;
+    if ff.conn.neg().atomic_o_trunc && trunc {
+        // The daemon truncated the file at OPEN.
+        {
+            let mut st = inode.data().state.lock();
+            st.attr_version = inode::next_attr_version(&ff.conn);
+            inode.set_size(0);
+        }
+        super::namei::invalidate_attr_mask(inode, super::namei::STATX_MODSIZE);
+        inode.truncate_pagecache(0);
+    } else if ff.open_flags & fopen::KEEP_CACHE == 0 {
+        let _ = inode.invalidate_pages();
+    }
+}
+
+impl FuseFile {
+    /// The state of a file the daemon opened with handle `fh` (C's `fuse_file_alloc()`).
+    pub(crate) fn new(
+        conn: Arc<Conn>,
+        nodeid: u64,
+        fh: u64,
+        open_flags: u32,
+        f_flags: u32,
+        is_dir: bool,
+        release: bool,
+    ) -> Result<Arc<FuseFile>> {
+        let kh = conn.next_kh();
+        Arc::pin_init(
+            pin_init!(FuseFile {
+                conn,
+                nodeid,
+                fh,
+                open_flags,
+                f_flags,
+                is_dir,
+                release: AtomicBool::new(release),
+                flock: AtomicBool::new(false),
+                release_owner: AtomicU64::new(0),
+                kh,
+                poll_wait <- wait_queue!("fuse_file.poll_wait"),
+                readdir_lock <- new_mutex!(()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The connection.
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+}
+
+/// `file_operations.release`: dropping the last reference sends RELEASE (see `FuseFile`),
+/// with the closing file as the owner of its `flock()` locks.
+pub(crate) fn release(_inode: &Inode, ff: Arc<FuseFile>, file: &File) {
+    ff.conn.poll_forget(ff.kh);
+    if ff.flock.load(Ordering::Acquire) {
+        let owner = ff.conn.lock_owner_id(file.as_raw() as usize);
+        ff.release_owner.store(owner, Ordering::Release);
+    }
     drop(ff);
 }
 
@@ -199,7 +267,7 @@ fn short_read(inode: &Inode, attr_ver: u64, size: i64) {
 }
 
 /// Refreshes the attributes if they expired (C's `fuse_update_attributes()`).
-fn update_attributes(inode: &Inode, mask: u32) -> Result {
+pub(crate) fn update_attributes(inode: &Inode, mask: u32) -> Result {
     if inode::attrs_stale(inode, mask) {
         dir::do_getattr(inode, None)?;
     }
@@ -218,7 +286,7 @@ pub(crate) fn read_iter(ff: &FuseFile, iocb: &mut Kiocb, to: &mut IovIter) -> Re
             }
         }
     }
-    if ff.open_flags & fopen::DIRECT_IO != 0 {
+    if ff.open_flags & fopen::DIRECT_IO != 0 || iocb.is_direct() {
         return direct_read(ff, iocb, to);
     }
     iocb.generic_read(to)
@@ -388,11 +456,20 @@ fn send_readpages(ff: &Arc<FuseFile>, folios: KVec<LockedFolio>) {
     }
 }
 
-/// `file_operations.llseek` (C's `fuse_file_llseek()`): `SEEK_END` refreshes the size.
+/// `file_operations.llseek` (C's `fuse_file_llseek()`): `SEEK_END` refreshes the size,
+/// `SEEK_DATA` and `SEEK_HOLE` ask the daemon.
 pub(crate) fn llseek(file: &File, offset: i64, whence: i32) -> Result<i64> {
-    if whence == bindings::SEEK_END as i32 {
-        let inode = file.inode::<FuseFs>();
-        update_attributes(inode, bindings::STATX_SIZE)?;
+    let inode = file.inode::<FuseFs>();
+    match whence as u32 {
+        bindings::SEEK_END => {
+            let _guard = inode.lock();
+            update_attributes(inode, bindings::STATX_SIZE)?;
+            file.generic_llseek(offset, whence)
+        }
+        bindings::SEEK_DATA | bindings::SEEK_HOLE => {
+            let ff = fs_file::regular_file_data::<FuseFs>(file, inode).ok_or(EINVAL)?;
+            super::write::seek_data_hole(&ff, file, offset, whence)
+        }
+        _ => file.generic_llseek(offset, whence),
     }
-    file.generic_llseek(offset, whence)
 }

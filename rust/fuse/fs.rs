@@ -13,15 +13,17 @@ use super::{
     dev::FUSE_DEV_FOPS,
     dir, file, init,
     inode::{self, FuseInode, Inode},
-    mount_opts, proto, readdir,
+    lock, mount_opts, namei, poll, proto, readdir, setattr, write, xattr,
 };
 use crate::bindings as local;
 use crate::kernel_ext::{
     address_space::{LockedFolio, Readahead},
     dentry::Dentry,
-    file::{DirEmitter, File, Kiocb},
+    file::{DirEmitter, File, Kiocb, PollTable},
+    file_lock::FileLock,
     fs_context::{FsContext, FsParameter, Params},
-    fs_type::{fs_type, get_tree_nodev, get_tree_shared, FileSystem, FsType},
+    fs_type::{fs_type, get_tree_nodev, get_tree_shared, AtomicOpen, FileSystem, FsType},
+    iattr::Iattr,
     iov_iter::IovIter,
     kstat::{Kstat, Kstatfs},
     seq_file::SeqFile,
@@ -257,6 +259,138 @@ impl FileSystem for FuseFs {
 
     fn readahead(rac: &mut Readahead<'_>) {
         file::readahead(rac)
+    }
+
+    fn create(dir: &Inode, dentry: &Dentry<Self>, mode: u16, _excl: bool) -> Result {
+        namei::create(dir, dentry, mode)
+    }
+
+    fn atomic_open(
+        dir: &Inode,
+        dentry: &Dentry<Self>,
+        f: &File,
+        flags: u32,
+        mode: u16,
+    ) -> Result<AtomicOpen<Self>> {
+        namei::atomic_open(dir, dentry, f, flags, mode)
+    }
+
+    fn tmpfile(dir: &Inode, f: &File, mode: u16) -> Result<Arc<file::FuseFile>> {
+        namei::tmpfile(dir, f, mode)
+    }
+
+    fn finish_open(inode: &Inode, data: ArcBorrow<'_, file::FuseFile>, f: &File) -> Result {
+        namei::finish_open(inode, &data, f)
+    }
+
+    fn mknod(dir: &Inode, dentry: &Dentry<Self>, mode: u16, rdev: u32) -> Result {
+        namei::mknod(dir, dentry, mode, rdev)
+    }
+
+    fn mkdir(dir: &Inode, dentry: &Dentry<Self>, mode: u16) -> Result {
+        namei::mkdir(dir, dentry, mode)
+    }
+
+    fn symlink(dir: &Inode, dentry: &Dentry<Self>, target: &CStr) -> Result {
+        namei::symlink(dir, dentry, target)
+    }
+
+    fn link(old: &Dentry<Self>, dir: &Inode, new: &Dentry<Self>) -> Result {
+        namei::link(old, dir, new)
+    }
+
+    fn unlink(dir: &Inode, dentry: &Dentry<Self>) -> Result {
+        namei::unlink(dir, dentry)
+    }
+
+    fn rmdir(dir: &Inode, dentry: &Dentry<Self>) -> Result {
+        namei::rmdir(dir, dentry)
+    }
+
+    fn rename(
+        old_dir: &Inode,
+        old: &Dentry<Self>,
+        new_dir: &Inode,
+        new: &Dentry<Self>,
+        flags: u32,
+    ) -> Result {
+        namei::rename(old_dir, old, new_dir, new, flags)
+    }
+
+    fn setattr(dentry: &Dentry<Self>, attr: &mut Iattr) -> Result {
+        setattr::setattr(dentry, attr)
+    }
+
+    fn getxattr(inode: &Inode, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+        xattr::getxattr(inode, name, buf)
+    }
+
+    fn setxattr(inode: &Inode, name: &CStr, value: Option<&[u8]>, flags: i32) -> Result {
+        xattr::setxattr(inode, name, value, flags)
+    }
+
+    fn listxattr(inode: &Inode, buf: &mut [u8]) -> Result<usize> {
+        xattr::listxattr(inode, buf)
+    }
+
+    fn write_iter(
+        data: ArcBorrow<'_, file::FuseFile>,
+        iocb: &mut Kiocb,
+        from: &mut IovIter,
+    ) -> Result<usize> {
+        write::write_iter(&data, iocb, from)
+    }
+
+    fn fsync(
+        data: ArcBorrow<'_, file::FuseFile>,
+        f: &File,
+        _start: i64,
+        _end: i64,
+        datasync: bool,
+    ) -> Result {
+        write::fsync(&data, f, datasync)
+    }
+
+    fn lock(data: ArcBorrow<'_, file::FuseFile>, f: &File, cmd: i32, fl: &mut FileLock) -> Result {
+        lock::lock(&data, f, cmd, fl)
+    }
+
+    fn flock(
+        data: ArcBorrow<'_, file::FuseFile>,
+        f: &File,
+        _cmd: i32,
+        fl: &mut FileLock,
+    ) -> Result {
+        lock::flock(&data, f, fl)
+    }
+
+    fn fallocate(
+        data: ArcBorrow<'_, file::FuseFile>,
+        f: &File,
+        mode: i32,
+        offset: i64,
+        len: i64,
+    ) -> Result {
+        write::fallocate(&data, f, mode, offset, len)
+    }
+
+    fn copy_file_range(
+        data_in: ArcBorrow<'_, file::FuseFile>,
+        file_in: &File,
+        pos_in: i64,
+        data_out: ArcBorrow<'_, file::FuseFile>,
+        file_out: &File,
+        pos_out: i64,
+        len: usize,
+        flags: u32,
+    ) -> Result<usize> {
+        write::copy_file_range(
+            &data_in, file_in, pos_in, &data_out, file_out, pos_out, len, flags,
+        )
+    }
+
+    fn poll(data: ArcBorrow<'_, file::FuseFile>, f: &File, table: Option<&PollTable>) -> u32 {
+        poll::poll(data.into(), f, table)
     }
 }
 

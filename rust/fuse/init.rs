@@ -35,7 +35,19 @@ pub(crate) const OFFERED: u64 = f::FUSE_ASYNC_READ
     | f::FUSE_MAX_PAGES
     | f::FUSE_NO_OPEN_SUPPORT
     | f::FUSE_NO_OPENDIR_SUPPORT
-    | f::FUSE_INIT_EXT;
+    | f::FUSE_INIT_EXT
+    | f::FUSE_POSIX_LOCKS
+    | f::FUSE_FLOCK_LOCKS
+    | f::FUSE_ATOMIC_O_TRUNC
+    | f::FUSE_BIG_WRITES
+    | f::FUSE_DONT_MASK
+    | f::FUSE_HAS_IOCTL_DIR
+    | f::FUSE_HANDLE_KILLPRIV
+    | f::FUSE_HANDLE_KILLPRIV_V2
+    | f::FUSE_SETXATTR_EXT
+    | f::FUSE_SECURITY_CTX
+    | f::FUSE_CREATE_SUPP_GROUP
+    | f::FUSE_HAS_EXPIRE_ONLY;
 
 /// The end of FUSE_INIT: applies the reply to the connection and the super block.
 struct InitEnd {
@@ -95,8 +107,20 @@ impl RequestEnd for InitEnd {
             flags &= OFFERED;
             ra_pages = u64::from(arg.max_readahead) / PAGE_SIZE as u64;
             n.async_read = flags & f::FUSE_ASYNC_READ != 0;
-            n.no_lock = true;
-            n.no_flock = true;
+            n.no_lock = flags & f::FUSE_POSIX_LOCKS == 0;
+            n.no_flock = if arg.minor >= 17 {
+                flags & f::FUSE_FLOCK_LOCKS == 0
+            } else {
+                n.no_lock
+            };
+            n.atomic_o_trunc = flags & f::FUSE_ATOMIC_O_TRUNC != 0;
+            n.big_writes = flags & f::FUSE_BIG_WRITES != 0;
+            n.dont_mask = flags & f::FUSE_DONT_MASK != 0;
+            n.handle_killpriv = flags & f::FUSE_HANDLE_KILLPRIV != 0;
+            n.handle_killpriv_v2 = flags & f::FUSE_HANDLE_KILLPRIV_V2 != 0;
+            n.setxattr_ext = flags & f::FUSE_SETXATTR_EXT != 0;
+            n.init_security = flags & f::FUSE_SECURITY_CTX != 0;
+            n.create_supp_group = flags & f::FUSE_CREATE_SUPP_GROUP != 0;
             n.auto_inval_data = flags & f::FUSE_AUTO_INVAL_DATA != 0;
             n.explicit_inval_data = !n.auto_inval_data && flags & f::FUSE_EXPLICIT_INVAL_DATA != 0;
             n.do_readdirplus = flags & f::FUSE_DO_READDIRPLUS != 0;

@@ -101,6 +101,42 @@ pub(crate) mod op {
     pub(crate) const BATCH_FORGET: u32 = b::fuse_opcode_FUSE_BATCH_FORGET;
     /// `FUSE_SETXATTR` (requests too big for the reader fail with `E2BIG`).
     pub(crate) const SETXATTR: u32 = b::fuse_opcode_FUSE_SETXATTR;
+
+    macro_rules! ops {
+        ($($name:ident = $c:ident),* $(,)?) => {$(
+            #[doc = concat!("`", stringify!($c), "`.")]
+            pub(crate) const $name: u32 = b::$c;
+        )*};
+    }
+
+    ops!(
+        SETATTR = fuse_opcode_FUSE_SETATTR,
+        SYMLINK = fuse_opcode_FUSE_SYMLINK,
+        MKNOD = fuse_opcode_FUSE_MKNOD,
+        MKDIR = fuse_opcode_FUSE_MKDIR,
+        UNLINK = fuse_opcode_FUSE_UNLINK,
+        RMDIR = fuse_opcode_FUSE_RMDIR,
+        RENAME = fuse_opcode_FUSE_RENAME,
+        RENAME2 = fuse_opcode_FUSE_RENAME2,
+        LINK = fuse_opcode_FUSE_LINK,
+        WRITE = fuse_opcode_FUSE_WRITE,
+        FSYNC = fuse_opcode_FUSE_FSYNC,
+        FSYNCDIR = fuse_opcode_FUSE_FSYNCDIR,
+        GETXATTR = fuse_opcode_FUSE_GETXATTR,
+        LISTXATTR = fuse_opcode_FUSE_LISTXATTR,
+        REMOVEXATTR = fuse_opcode_FUSE_REMOVEXATTR,
+        CREATE = fuse_opcode_FUSE_CREATE,
+        TMPFILE = fuse_opcode_FUSE_TMPFILE,
+        GETLK = fuse_opcode_FUSE_GETLK,
+        SETLK = fuse_opcode_FUSE_SETLK,
+        SETLKW = fuse_opcode_FUSE_SETLKW,
+        FALLOCATE = fuse_opcode_FUSE_FALLOCATE,
+        LSEEK = fuse_opcode_FUSE_LSEEK,
+        COPY_FILE_RANGE = fuse_opcode_FUSE_COPY_FILE_RANGE,
+        IOCTL = fuse_opcode_FUSE_IOCTL,
+        POLL = fuse_opcode_FUSE_POLL,
+        NOTIFY_REPLY = fuse_opcode_FUSE_NOTIFY_REPLY,
+    );
 }
 
 /// Protocol structures that may be built from, and sent as, raw bytes.
@@ -174,6 +210,41 @@ wire!(
     fuse_direntplus,
     fuse_statx_in,
     fuse_statx_out,
+    fuse_create_in,
+    fuse_mknod_in,
+    fuse_mkdir_in,
+    fuse_link_in,
+    fuse_rename_in,
+    fuse_rename2_in,
+    fuse_setattr_in,
+    fuse_write_in,
+    fuse_write_out,
+    fuse_fsync_in,
+    fuse_getxattr_in,
+    fuse_getxattr_out,
+    fuse_setxattr_in,
+    fuse_lk_in,
+    fuse_lk_out,
+    fuse_file_lock,
+    fuse_fallocate_in,
+    fuse_lseek_in,
+    fuse_lseek_out,
+    fuse_copy_file_range_in,
+    fuse_ioctl_in,
+    fuse_ioctl_out,
+    fuse_poll_in,
+    fuse_poll_out,
+    fuse_notify_poll_wakeup_out,
+    fuse_notify_inval_inode_out,
+    fuse_notify_inval_entry_out,
+    fuse_notify_delete_out,
+    fuse_notify_store_out,
+    fuse_notify_retrieve_out,
+    fuse_notify_retrieve_in,
+    fuse_ext_header,
+    fuse_secctx_header,
+    fuse_secctx,
+    fuse_supp_groups,
 );
 
 /// `FUSE_INIT` flags (`flags | flags2 << 32`).
@@ -202,6 +273,18 @@ pub(crate) mod init_flags {
         FUSE_NO_OPENDIR_SUPPORT,
         FUSE_EXPLICIT_INVAL_DATA,
         FUSE_INIT_EXT,
+        FUSE_POSIX_LOCKS,
+        FUSE_FLOCK_LOCKS,
+        FUSE_ATOMIC_O_TRUNC,
+        FUSE_BIG_WRITES,
+        FUSE_DONT_MASK,
+        FUSE_HAS_IOCTL_DIR,
+        FUSE_HANDLE_KILLPRIV,
+        FUSE_HANDLE_KILLPRIV_V2,
+        FUSE_SETXATTR_EXT,
+        FUSE_SECURITY_CTX,
+        FUSE_CREATE_SUPP_GROUP,
+        FUSE_HAS_EXPIRE_ONLY,
     );
 }
 

@@ -15,6 +15,7 @@
 //! daemon read its request can leave; the late reply lands in the request's own buffer.
 
 use super::proto::{self, Wire};
+use crate::kernel_ext::iov_iter::IovIter;
 use crate::bindings;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use core::sync::atomic::AtomicBool;
@@ -98,7 +99,7 @@ pub(crate) struct Args {
     /// The node the request is about.
     pub(crate) nodeid: u64,
     /// The input arguments, concatenated.
-    pub(crate) input: KVec<u8>,
+    pub(crate) input: KVVec<u8>,
     /// The expected reply.
     pub(crate) out: OutSpec,
     /// Skip the credentials (INIT), sending uid, gid and pid 0.
@@ -106,6 +107,8 @@ pub(crate) struct Args {
     /// Sent even when interrupted or when the connection is not initialised (FLUSH, RELEASE,
     /// INIT): the C module's `force`.
     pub(crate) force: bool,
+    /// Bytes of request extensions at the end of `input` (a multiple of 8).
+    pub(crate) ext_len: usize,
 }
 
 impl Args {
@@ -121,7 +124,7 @@ impl Args {
         parts: &[&[u8]],
         out: OutSpec,
     ) -> Result<Self> {
-        let mut input = KVec::new();
+        let mut input = KVVec::new();
         for p in parts {
             input.extend_from_slice(p, GFP_KERNEL)?;
         }
@@ -132,7 +135,38 @@ impl Args {
             out,
             nocreds: false,
             force: false,
+            ext_len: 0,
         })
+    }
+
+    /// Appends up to `len` bytes from `from` to the input; returns how many were copied (short
+    /// on a fault).
+    pub(crate) fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
+        let start = self.input.len();
+        self.input.extend_with(len, 0, GFP_KERNEL)?;
+        let n = from.copy_from(&mut self.input[start..]);
+        if n < len {
+            // A fault cut the copy short (rare): keep only what was copied.
+            let mut kept = KVVec::with_capacity(start + n, GFP_KERNEL)?;
+            kept.extend_from_slice(&self.input[..start + n], GFP_KERNEL)?;
+            self.input = kept;
+        }
+        Ok(n)
+    }
+
+    /// Appends request extensions (`fuse_ext_header` records), counted in the header's
+    /// `total_extlen`.
+    pub(crate) fn append_ext(&mut self, ext: &[u8]) -> Result {
+        self.input.extend_from_slice(ext, GFP_KERNEL)?;
+        self.ext_len += ext.len();
+        Ok(())
+    }
+
+    /// Overwrites input bytes at `offset` (e.g. the size field of a WRITE after a short copy).
+    pub(crate) fn patch(&mut self, offset: usize, bytes: &[u8]) {
+        if let Some(dst) = self.input.get_mut(offset..offset + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
     }
 }
 
@@ -158,9 +192,11 @@ pub(crate) struct Request {
     uid: u32,
     gid: u32,
     pid: u32,
-    input: KVec<u8>,
+    input: KVVec<u8>,
     pub(crate) out: OutSpec,
     pub(crate) force: bool,
+    /// Bytes of request extensions at the end of the input.
+    ext_len: usize,
     /// Counted in `num_background`, with a slot released when it ends.
     pub(crate) background: AtomicBool,
     /// The finishing step of an asynchronous request.
@@ -168,7 +204,7 @@ pub(crate) struct Request {
     #[pin]
     state: SpinLock<State>,
     #[pin]
-    reply: Mutex<KVec<u8>>,
+    reply: Mutex<KVVec<u8>>,
     #[pin]
     pub(crate) waitq: WaitQueue,
 }
@@ -187,7 +223,7 @@ impl Request {
         creds: Creds,
         end: Option<Arc<dyn RequestEnd>>,
     ) -> Result<Arc<Request>> {
-        let reply = KVec::from_elem(0u8, args.out.size, GFP_KERNEL)?;
+        let reply = KVVec::from_elem(0u8, args.out.size, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Request {
                 opcode: args.opcode,
@@ -198,6 +234,7 @@ impl Request {
                 input: args.input,
                 out: args.out,
                 force: args.force,
+                ext_len: args.ext_len,
                 background: AtomicBool::new(false),
                 end,
                 state <- new_spinlock!(State {
@@ -230,6 +267,7 @@ impl Request {
         h.uid = self.uid;
         h.gid = self.gid;
         h.pid = self.pid;
+        h.total_extlen = (self.ext_len / 8) as u16;
         h
     }
 
@@ -347,7 +385,7 @@ impl Request {
         if error != 0 {
             return Err(Error::from_errno(error));
         }
-        let buf = core::mem::take(&mut *self.reply.lock());
+        let buf = core::mem::replace(&mut *self.reply.lock(), KVVec::new());
         Ok(Reply { buf, len })
     }
 
@@ -363,7 +401,7 @@ impl Request {
 
 /// The payload of a successful reply.
 pub(crate) struct Reply {
-    buf: KVec<u8>,
+    buf: KVVec<u8>,
     len: usize,
 }
 

@@ -46,6 +46,18 @@ impl UserNamespace {
         unsafe { bindings::from_kgid_munged(self.as_raw(), gid.0) }
     }
 
+    /// `uid` as seen in this namespace, or `u32::MAX` (-1) if unmapped (`from_kuid()`).
+    pub(crate) fn uid(&self, uid: Kuid) -> u32 {
+        // SAFETY: `self` is live; the function only reads the id map.
+        unsafe { bindings::from_kuid(self.as_raw(), uid.0) }
+    }
+
+    /// `gid` as seen in this namespace, or `u32::MAX` (-1) if unmapped (`from_kgid()`).
+    pub(crate) fn gid(&self, gid: Kgid) -> u32 {
+        // SAFETY: As in `uid`.
+        unsafe { bindings::from_kgid(self.as_raw(), gid.0) }
+    }
+
     /// Whether `uid` can be represented in this namespace (`kuid_has_mapping()`).
     pub(crate) fn has_kuid(&self, uid: Kuid) -> bool {
         // SAFETY: `self` is a live user namespace by the type invariant; the helper only reads
@@ -78,6 +90,12 @@ impl Kuid {
     /// The raw `kuid_t`.
     pub(crate) fn raw(self) -> bindings::kuid_t {
         self.0
+    }
+}
+
+impl PartialEq for Kgid {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.val == other.0.val
     }
 }
 

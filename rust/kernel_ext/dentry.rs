@@ -96,6 +96,55 @@ impl<T: FileSystem> Dentry<T> {
         unsafe { bindings::d_instantiate(self.as_raw(), i.as_ptr().cast()) };
     }
 
+    /// Whether the dentry is being looked up in parallel (`d_in_lookup()`).
+    pub(crate) fn in_lookup(&self) -> bool {
+        // SAFETY: The dentry is live.
+        unsafe { local::rust_fuse_d_in_lookup(self.as_raw()) }
+    }
+
+    /// The security context an LSM wants a new file at this dentry to get
+    /// (`security_dentry_init_security()`): the xattr name and the context, or `None` if no
+    /// LSM sets one.
+    pub(crate) fn init_security(&self, mode: u16) -> Result<Option<(KVec<u8>, KVec<u8>)>> {
+        let mut name: *const u8 = core::ptr::null();
+        let mut ctx: *mut core::ffi::c_void = core::ptr::null_mut();
+        let mut len: u32 = 0;
+        // SAFETY: The dentry is live; the out-pointers are valid locals.
+        let ret = unsafe {
+            local::rust_fuse_dentry_init_security(
+                self.as_raw(),
+                i32::from(mode),
+                &mut name,
+                &mut ctx,
+                &mut len,
+            )
+        };
+        let res = if ret == super::error::eopnotsupp().to_errno() || (ret == 0 && len == 0) {
+            Ok(None)
+        } else if ret != 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            (|| {
+                // SAFETY: On success the LSM returned a NUL-terminated name and `len` bytes
+                // of context.
+                let (n, c) = unsafe {
+                    (
+                        kernel::str::CStr::from_char_ptr(name.cast()),
+                        core::slice::from_raw_parts(ctx.cast::<u8>(), len as usize),
+                    )
+                };
+                let mut nv = KVec::new();
+                nv.extend_from_slice(n.as_bytes_with_nul(), GFP_KERNEL)?;
+                let mut cv = KVec::new();
+                cv.extend_from_slice(c, GFP_KERNEL)?;
+                Ok(Some((nv, cv)))
+            })()
+        };
+        // SAFETY: The context was allocated for us (or is NULL); `kfree()` accepts both.
+        unsafe { bindings::kfree(ctx) };
+        res
+    }
+
     /// Unhashes the dentry, so that the next lookup does not find it (`d_drop()`).
     pub(crate) fn drop_hash(&self) {
         // SAFETY: The dentry is live.

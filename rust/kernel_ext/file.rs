@@ -123,6 +123,42 @@ impl File {
         kernel::error::to_result(unsafe { bindings::file_update_time(self.as_raw()) })
     }
 
+    /// Sets the file position, checked against the super block's size limit
+    /// (`vfs_setpos()`).
+    pub(crate) fn set_pos(&self, pos: i64) -> Result<i64> {
+        // SAFETY: The file is open for the call; its inode and super block live with it.
+        let r = unsafe {
+            let f = self.as_raw();
+            bindings::vfs_setpos(f, pos, (*(*(*f).f_inode).i_sb).s_maxbytes)
+        };
+        if r < 0 {
+            Err(Error::from_errno(r as i32))
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// Copies a byte range to `out` through a pipe, via the files' `splice` operations
+    /// (`splice_file_range()`).
+    pub(crate) fn splice_copy_range(
+        &self,
+        pos_in: i64,
+        out: &File,
+        pos_out: i64,
+        len: usize,
+    ) -> Result<usize> {
+        let (mut pi, mut po) = (pos_in, pos_out);
+        // SAFETY: Both files are open for the call; the positions are locals.
+        let r = unsafe {
+            crate::bindings::splice_file_range(self.as_raw(), &mut pi, out.as_raw(), &mut po, len)
+        };
+        if r < 0 {
+            Err(Error::from_errno(r as i32))
+        } else {
+            Ok(r as usize)
+        }
+    }
+
     /// Seeks as the page cache does (`generic_file_llseek()`).
     pub(crate) fn generic_llseek(&self, offset: i64, whence: i32) -> Result<i64> {
         // SAFETY: The file is live for the call.
@@ -185,6 +221,12 @@ impl PollTable {
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::poll_table_struct) -> Option<&'a Self> {
         // SAFETY: Transparent wrapper; the caller guarantees validity.
         unsafe { ptr.cast::<PollTable>().as_ref() }
+    }
+
+    /// The events the poller is interested in (`poll_requested_events()`).
+    pub(crate) fn events(&self) -> u32 {
+        // SAFETY: The table is live for the call.
+        unsafe { crate::bindings::rust_fuse_poll_requested_events(self.as_raw()) }
     }
 
     pub(crate) fn as_raw(&self) -> *mut bindings::poll_table_struct {

@@ -351,3 +351,25 @@ unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
         Ok(0)
     })
 }
+
+/// Borrows the state of `file` if it is an open regular file of `inode` (such as the file
+/// of an `ftruncate()`): it must be open on `inode` through the inode's own file operations,
+/// which for an inode of `T` are `T`'s.
+pub(crate) fn regular_file_data<'a, T: FileSystem>(
+    file: &'a File,
+    inode: &Inode<T>,
+) -> Option<<T::FileData as ForeignOwnable>::Borrowed<'a>> {
+    let f = file.as_raw();
+    // SAFETY: The file is open (type invariant of `File`); the fields are set at open.
+    let (f_inode, f_op, data) = unsafe { ((*f).f_inode, (*f).f_op, (*f).private_data) };
+    // SAFETY: The inode is live; `i_fop` is set before the inode is unlocked.
+    let i_fop = unsafe { (*inode.as_raw()).__bindgen_anon_3.i_fop };
+    let ours = ptr::eq(f_inode, inode.as_raw())
+        && inode.file_type() == bindings::S_IFREG
+        && ptr::eq(f_op, i_fop)
+        && !data.is_null();
+    // SAFETY: A regular file of `T` opened through `T`'s file operations has its
+    // `T::FileData` in `private_data` until `release`, which cannot run while the caller
+    // holds `file`.
+    ours.then(|| unsafe { file_data::<T>(f) })
+}

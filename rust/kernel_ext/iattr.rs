@@ -2,7 +2,12 @@
 
 //! Attribute changes (`struct iattr`) of a `setattr` call.
 
-use super::{dentry::Dentry, file::File, fs_type::FileSystem};
+use super::{
+    cred::{Kgid, Kuid},
+    dentry::Dentry,
+    file::File,
+    fs_type::FileSystem,
+};
 use core::ptr;
 use kernel::{bindings, prelude::*, types::Opaque};
 
@@ -59,15 +64,15 @@ impl Iattr {
 
     /// The new owner as a kernel uid (`ATTR_UID`; no idmapped mounts, so `ia_vfsuid` is the
     /// kernel uid).
-    pub(crate) fn kuid(&self) -> bindings::kuid_t {
+    pub(crate) fn kuid(&self) -> Kuid {
         // SAFETY: Both union members are the same 32-bit value for non-idmapped mounts.
-        unsafe { self.raw().__bindgen_anon_1.ia_uid }
+        Kuid(unsafe { self.raw().__bindgen_anon_1.ia_uid })
     }
 
     /// The new group as a kernel gid (`ATTR_GID`).
-    pub(crate) fn kgid(&self) -> bindings::kgid_t {
+    pub(crate) fn kgid(&self) -> Kgid {
         // SAFETY: As for `kuid`.
-        unsafe { self.raw().__bindgen_anon_2.ia_gid }
+        Kgid(unsafe { self.raw().__bindgen_anon_2.ia_gid })
     }
 
     /// The new size (`ATTR_SIZE`).

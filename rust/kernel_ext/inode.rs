@@ -259,16 +259,10 @@ impl<T: FileSystem> Inode<T> {
         }
     }
 
-    /// The owner as a kernel uid (`i_uid`).
-    pub(crate) fn kuid(&self) -> bindings::kuid_t {
-        // SAFETY: A plain field; racy reads are fine, as in C.
-        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_uid)) }
-    }
-
     /// The group as a kernel gid (`i_gid`).
-    pub(crate) fn kgid(&self) -> bindings::kgid_t {
+    pub(crate) fn kgid(&self) -> super::cred::Kgid {
         // SAFETY: A plain field; racy reads are fine, as in C.
-        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_gid)) }
+        super::cred::Kgid(unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).i_gid)) })
     }
 
     /// Drops one link (`drop_nlink()`), or all of them (`clear_nlink()`), after the entry
@@ -316,6 +310,13 @@ impl<T: FileSystem> Inode<T> {
         kernel::error::to_result(unsafe {
             local::filemap_write_and_wait_range((*self.as_raw()).i_mapping, start, end)
         })
+    }
+
+    /// Checks that the file may grow to `size` (`RLIMIT_FSIZE`, the super block's limit)
+    /// (`inode_newsize_ok()`).
+    pub(crate) fn newsize_ok(&self, size: i64) -> Result {
+        // SAFETY: The inode is live.
+        kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_raw(), size) })
     }
 
     /// Takes the inode's lock (`inode_lock()`, `i_rwsem` for writing) until the guard drops.

@@ -62,6 +62,21 @@ impl PidNamespace {
     }
 }
 
+impl PidNamespace {
+    /// The current task's thread group id as seen in this namespace (0 if not visible).
+    pub(crate) fn current_tgid(&self) -> i32 {
+        // SAFETY: `self.0` is live by the type invariant.
+        unsafe { local::rust_fuse_current_tgid(self.0.as_ptr()) }
+    }
+
+    /// The pid `nr` of this namespace as seen in the initial one (0 if there is no such
+    /// process).
+    pub(crate) fn to_init_ns(&self, nr: i32) -> i32 {
+        // SAFETY: `self.0` is live by the type invariant; the helper looks up under RCU.
+        unsafe { local::rust_fuse_pid_to_init_ns(nr, self.0.as_ptr()) }
+    }
+}
+
 impl Drop for PidNamespace {
     fn drop(&mut self) {
         // SAFETY: We own one reference (type invariant).
@@ -125,4 +140,34 @@ pub(crate) fn current_in_userns(ns: &UserNamespace) -> bool {
 pub(crate) fn random_u32() -> u32 {
     // SAFETY: May be called from any context.
     unsafe { bindings::get_random_u32() }
+}
+
+/// The current task's file-creation mask (`current_umask()`).
+pub(crate) fn current_umask() -> u32 {
+    // SAFETY: Reads the current task's `fs_struct`.
+    unsafe { bindings::current_umask() as u32 }
+}
+
+/// Whether the current task may keep set-id bits when writing (`capable(CAP_FSETID)`).
+pub(crate) fn capable_fsetid() -> bool {
+    // SAFETY: `capable()` checks the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_FSETID as i32) }
+}
+
+/// The current task's file table, as a lock owner (`current->files`).
+pub(crate) fn current_files() -> usize {
+    // SAFETY: Reads a pointer field of the current task.
+    unsafe { local::rust_fuse_current_files() as usize }
+}
+
+/// The current task's fs gid (`current_fsgid()`).
+pub(crate) fn current_fsgid_kgid() -> Kgid {
+    // SAFETY: Reads the current task's credentials.
+    Kgid(unsafe { local::rust_fuse_current_fsgid_raw() })
+}
+
+/// Whether the current task is in group `gid` (`in_group_p()`).
+pub(crate) fn in_group(gid: Kgid) -> bool {
+    // SAFETY: Reads the current task's credentials.
+    unsafe { bindings::in_group_p(gid.0) != 0 }
 }
