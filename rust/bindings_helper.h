@@ -57,3 +57,5 @@ const unsigned int RUST_FUSE_CONST_FL_FLOCK = FL_FLOCK;
 const unsigned int RUST_FUSE_CONST_FL_SLEEP = FL_SLEEP;
 const long long RUST_FUSE_CONST_OFFSET_MAX = OFFSET_MAX;
 const unsigned long RUST_FUSE_CONST_SIZEOF_FILE_LOCK = sizeof(struct file_lock);
+const unsigned int RUST_FUSE_CONST_FS_IOC_GETFLAGS = FS_IOC_GETFLAGS;
+const unsigned int RUST_FUSE_CONST_FS_IOC_SETFLAGS = FS_IOC_SETFLAGS;

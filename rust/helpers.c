@@ -281,3 +281,27 @@ __poll_t rust_fuse_poll_requested_events(const struct poll_table_struct *pt)
 {
 	return poll_requested_events(pt);
 }
+
+struct dentry *rust_fuse_d_lookup_name(struct dentry *dir, const char *name,
+				       unsigned int len)
+{
+	struct qstr q = QSTR_INIT(name, len);
+
+	q.hash = full_name_hash(dir, name, len);
+	return d_lookup(dir, &q);
+}
+
+void rust_fuse_dont_mount(struct dentry *dentry)
+{
+	dont_mount(dentry);
+}
+
+bool rust_fuse_d_mountpoint(const struct dentry *dentry)
+{
+	return d_mountpoint(dentry);
+}
+
+void rust_fuse_inode_lock_parent(struct inode *inode)
+{
+	inode_lock_nested(inode, I_MUTEX_PARENT);
+}

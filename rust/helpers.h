@@ -63,6 +63,12 @@ struct dentry *rust_fuse_dget(struct dentry *dentry);
 bool rust_fuse_d_in_lookup(const struct dentry *dentry);
 void rust_fuse_d_lookup_done(struct dentry *dentry);
 
+struct dentry *rust_fuse_d_lookup_name(struct dentry *dir, const char *name,
+				       unsigned int len);
+void rust_fuse_dont_mount(struct dentry *dentry);
+bool rust_fuse_d_mountpoint(const struct dentry *dentry);
+void rust_fuse_inode_lock_parent(struct inode *inode);
+
 /* Directories. */
 bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
 			u64 ino, unsigned int type);

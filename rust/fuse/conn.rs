@@ -9,6 +9,7 @@
 
 use super::{
     file::FuseFile,
+    fs::FuseFs,
     mount_opts::MountParams,
     proto::{self, Wire},
     request::{Args, Creds, Phase, Reply, Request, RequestEnd},
@@ -16,6 +17,7 @@ use super::{
 use crate::kernel_ext::{
     cred::UserNamespaceRef,
     error::{econnaborted, econnrefused, enotconn, eoverflow},
+    super_block::SbSlot,
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},
 };
@@ -233,6 +235,9 @@ pub(crate) struct Conn {
     polled: SpinLock<RBTree<u64, Arc<FuseFile>>>,
     /// The last poll key given out (C's `khctr`).
     khctr: AtomicU64,
+    /// The mounted super block, for notifications and request end steps (C's `fc->mounts`
+    /// and `killsb`).
+    pub(crate) sb: Arc<SbSlot<FuseFs>>,
 }
 
 impl Conn {
@@ -242,6 +247,7 @@ impl Conn {
         mount: MountParams,
     ) -> Result<Arc<Conn>> {
         let pid_ns = PidNamespace::current().ok_or(EINVAL)?;
+        let sb = SbSlot::new()?;
         let state = State {
             connected: true,
             initialized: false,
@@ -292,6 +298,7 @@ impl Conn {
                 mount,
                 polled <- new_spinlock!(RBTree::new()),
                 khctr: AtomicU64::new(0),
+                sb,
             }),
             GFP_KERNEL,
         )

@@ -225,8 +225,8 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
         return Err(EINVAL);
     }
     if oh.unique == 0 {
-        // Notifications come with the write path (issue 4): refused as an unknown code.
-        return Err(EINVAL);
+        super::notify::notify(conn, oh.error, from, nbytes - ohlen)?;
+        return Ok(nbytes);
     }
     if !conn::valid_reply_error(oh.error) {
         return Err(EINVAL);

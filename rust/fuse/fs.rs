@@ -13,7 +13,7 @@ use super::{
     dev::FUSE_DEV_FOPS,
     dir, file, init,
     inode::{self, FuseInode, Inode},
-    lock, mount_opts, namei, poll, proto, readdir, setattr, write, xattr,
+    ioctl, lock, mount_opts, namei, poll, proto, readdir, setattr, write, xattr,
 };
 use crate::bindings as local;
 use crate::kernel_ext::{
@@ -27,7 +27,7 @@ use crate::kernel_ext::{
     iov_iter::IovIter,
     kstat::{Kstat, Kstatfs},
     seq_file::SeqFile,
-    super_block::{NewSuperBlock, SbSlot, SuperBlock, SuperParams},
+    super_block::{NewSuperBlock, SuperBlock, SuperParams},
 };
 use kernel::{
     bindings, c_str, fmt,
@@ -48,8 +48,6 @@ pub(crate) static FUSE_FS_TYPE: FsType<FuseFs> = fs_type!(FuseFs);
 pub(crate) struct FuseMount {
     /// The connection.
     pub(crate) conn: Arc<Conn>,
-    /// The super block, for request end steps that adjust it.
-    sb: Arc<SbSlot<FuseFs>>,
 }
 
 #[vtable]
@@ -117,13 +115,7 @@ impl FileSystem for FuseFs {
         sb.set_subtype(opts.subtype.take());
         sb.setup_bdi()?;
         let conn = Conn::new(fc.user_ns(), params)?;
-        Ok(Arc::new(
-            FuseMount {
-                conn,
-                sb: SbSlot::new()?,
-            },
-            GFP_KERNEL,
-        )?)
+        Ok(Arc::new(FuseMount { conn }, GFP_KERNEL)?)
     }
 
     fn root_inode(_opts: &mut Self::Context, sb: &SuperBlock<Self>) -> Result<ARef<Inode>> {
@@ -146,8 +138,8 @@ impl FileSystem for FuseFs {
         // A `/dev/fuse` file serves one mount (EINVAL if it is attached already).
         dev.attach(&m.conn)?;
         // SAFETY: `kill_sb` clears the slot before the super block goes away.
-        unsafe { m.sb.set(sb) };
-        init::send(&m.conn, m.sb.clone(), sb.ra_pages());
+        unsafe { m.conn.sb.set(sb) };
+        init::send(&m.conn, m.conn.sb.clone(), sb.ra_pages());
         Ok(())
     }
 
@@ -165,7 +157,7 @@ impl FileSystem for FuseFs {
         let m = sb.data();
         m.conn.abort(false);
         m.conn.wait_idle();
-        m.sb.clear();
+        m.conn.sb.clear();
     }
 
     fn statfs(dentry: &Dentry<Self>, buf: &mut Kstatfs) -> Result {
@@ -387,6 +379,16 @@ impl FileSystem for FuseFs {
         write::copy_file_range(
             &data_in, file_in, pos_in, &data_out, file_out, pos_out, len, flags,
         )
+    }
+
+    fn ioctl(
+        data: ArcBorrow<'_, file::FuseFile>,
+        f: &File,
+        cmd: u32,
+        arg: usize,
+        compat: bool,
+    ) -> Result<kernel::ffi::c_long> {
+        ioctl::ioctl(&data, f, cmd, arg, compat)
     }
 
     fn poll(data: ArcBorrow<'_, file::FuseFile>, f: &File, table: Option<&PollTable>) -> u32 {

@@ -99,7 +99,11 @@ fn push_ext(ext: &mut KVec<u8>, kind: u32, body: &[u8]) -> Result {
     };
     ext.extend_from_slice(h.as_bytes(), GFP_KERNEL)?;
     ext.extend_from_slice(body, GFP_KERNEL)?;
-    ext.extend_with(len - size_of::<b::fuse_ext_header>() - body.len(), 0, GFP_KERNEL)?;
+    ext.extend_with(
+        len - size_of::<b::fuse_ext_header>() - body.len(),
+        0,
+        GFP_KERNEL,
+    )?;
     Ok(())
 }
 
@@ -122,7 +126,11 @@ fn add_create_ext(conn: &Conn, args: &mut Args, dir: &Inode, d: &FDentry, mode: 
             body.extend_from_slice(one.as_bytes(), GFP_KERNEL)?;
             body.extend_from_slice(name, GFP_KERNEL)?;
             body.extend_from_slice(value, GFP_KERNEL)?;
-            body.extend_with(len - (size_of::<b::fuse_secctx>() + name.len() + value.len()), 0, GFP_KERNEL)?;
+            body.extend_with(
+                len - (size_of::<b::fuse_secctx>() + name.len() + value.len()),
+                0,
+                GFP_KERNEL,
+            )?;
         }
         let h = b::fuse_secctx_header {
             size: (size_of::<b::fuse_secctx_header>() + body.len()) as u32,
@@ -411,8 +419,7 @@ fn create_open(
     inarg.flags = flags;
     inarg.mode = masked(&conn, mode);
     inarg.umask = task::current_umask();
-    if neg.handle_killpriv_v2 && trunc && flags & bindings::O_EXCL == 0 && !task::capable_fsetid()
-    {
+    if neg.handle_killpriv_v2 && trunc && flags & bindings::O_EXCL == 0 && !task::capable_fsetid() {
         inarg.open_flags |= b::FUSE_OPEN_KILL_SUIDGID;
     }
     let entry_size = dir::entry_out_size(&conn);

@@ -15,8 +15,8 @@
 //! daemon read its request can leave; the late reply lands in the request's own buffer.
 
 use super::proto::{self, Wire};
-use crate::kernel_ext::iov_iter::IovIter;
 use crate::bindings;
+use crate::kernel_ext::iov_iter::IovIter;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use core::sync::atomic::AtomicBool;
 use kernel::{

@@ -99,8 +99,7 @@ fn do_setattr(entry: &FDentry, inode: &Inode, attr: &mut Iattr) -> Result {
         inarg.fh = ff.fh;
     }
     let is_dir = inode.file_type() == bindings::S_IFDIR;
-    if neg.handle_killpriv_v2 && !is_dir && valid & (bindings::ATTR_UID | bindings::ATTR_GID) != 0
-    {
+    if neg.handle_killpriv_v2 && !is_dir && valid & (bindings::ATTR_UID | bindings::ATTR_GID) != 0 {
         inarg.valid |= b::FATTR_KILL_SUIDGID;
     }
     if valid & bindings::ATTR_SIZE != 0 {

@@ -63,7 +63,9 @@ fn write_flags(iocb: &Kiocb) -> u32 {
 fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool) -> Result<usize> {
     let conn = ff.conn();
     let neg = conn.neg();
-    let max = (neg.max_write as usize).min(neg.max_pages as usize * PAGE_SIZE).max(PAGE_SIZE);
+    let max = (neg.max_write as usize)
+        .min(neg.max_pages as usize * PAGE_SIZE)
+        .max(PAGE_SIZE);
     let in_size = if neg.minor < 9 {
         b::FUSE_COMPAT_WRITE_IN_SIZE as usize
     } else {
@@ -295,7 +297,9 @@ pub(crate) fn copy_file_range(
     len: usize,
     flags: u32,
 ) -> Result<usize> {
-    match fuse_copy(ff_in, file_in, pos_in, ff_out, file_out, pos_out, len, flags) {
+    match fuse_copy(
+        ff_in, file_in, pos_in, ff_out, file_out, pos_out, len, flags,
+    ) {
         Err(e) if e == eopnotsupp() || e == EXDEV => {
             file_in.splice_copy_range(pos_in, file_out, pos_out, len)
         }

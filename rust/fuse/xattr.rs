@@ -23,7 +23,11 @@ const LIST_MAX: usize = b::XATTR_LIST_MAX as usize;
 
 /// Sends a request that may be answered ENOSYS, which is remembered as `which` and
 /// becomes `EOPNOTSUPP`.
-fn send_or_unsupported(conn: &Conn, args: Args, which: Unsupported) -> Result<super::request::Reply> {
+fn send_or_unsupported(
+    conn: &Conn,
+    args: Args,
+    which: Unsupported,
+) -> Result<super::request::Reply> {
     if conn.lacks(which) {
         return Err(eopnotsupp());
     }
@@ -70,7 +74,14 @@ fn get(
 /// The `get` of the xattr handler.
 pub(crate) fn getxattr(inode: &Inode, name: &CStr, buf: &mut [u8]) -> Result<usize> {
     inode::check_bad(inode)?;
-    get(inode, op::GETXATTR, Some(name), buf, Unsupported::GetXattr, SIZE_MAX)
+    get(
+        inode,
+        op::GETXATTR,
+        Some(name),
+        buf,
+        Unsupported::GetXattr,
+        SIZE_MAX,
+    )
 }
 
 /// Whether a name list is well formed (C's `fuse_verify_xattr_list()`): non-empty,
@@ -91,7 +102,14 @@ pub(crate) fn listxattr(inode: &Inode, buf: &mut [u8]) -> Result<usize> {
     if !dir::allow_current_process(&inode::conn(inode)) {
         return Err(EACCES);
     }
-    let n = get(inode, op::LISTXATTR, None, buf, Unsupported::ListXattr, LIST_MAX)?;
+    let n = get(
+        inode,
+        op::LISTXATTR,
+        None,
+        buf,
+        Unsupported::ListXattr,
+        LIST_MAX,
+    )?;
     if !buf.is_empty() && !valid_list(&buf[..n]) {
         return Err(EIO);
     }

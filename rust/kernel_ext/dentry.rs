@@ -145,6 +145,43 @@ impl<T: FileSystem> Dentry<T> {
         res
     }
 
+    /// The cached child `name` of this directory entry, if any (`d_lookup()`).
+    pub(crate) fn lookup_child(&self, name: &[u8]) -> Option<ARef<Dentry<T>>> {
+        let len = u32::try_from(name.len()).ok()?;
+        // SAFETY: The dentry is live; `name` is valid for `len` bytes during the call.
+        let d = unsafe { local::rust_fuse_d_lookup_name(self.as_raw(), name.as_ptr(), len) };
+        // SAFETY: A child of a dentry of `T` is a dentry of `T`; we own the reference.
+        NonNull::new(d).map(|d| unsafe { ARef::from_raw(d.cast()) })
+    }
+
+    /// Whether something is mounted on the dentry (`d_mountpoint()`).
+    pub(crate) fn is_mountpoint(&self) -> bool {
+        // SAFETY: The dentry is live.
+        unsafe { local::rust_fuse_d_mountpoint(self.as_raw()) }
+    }
+
+    /// Drops the unused cached children of a directory entry (`shrink_dcache_parent()`).
+    pub(crate) fn shrink_children(&self) {
+        // SAFETY: The dentry is live.
+        unsafe { bindings::shrink_dcache_parent(self.as_raw()) };
+    }
+
+    /// Whether a directory entry has no cached positive children (`simple_empty()`).
+    pub(crate) fn has_no_children(&self) -> bool {
+        // SAFETY: The dentry is live.
+        unsafe { bindings::simple_empty(self.as_raw()) != 0 }
+    }
+
+    /// Deletes a removed entry: nothing may be mounted on it any more (`dont_mount()`),
+    /// and it becomes negative or is unhashed (`d_delete()`).
+    pub(crate) fn delete(&self) {
+        // SAFETY: The dentry is live; the caller holds its parent's lock.
+        unsafe {
+            local::rust_fuse_dont_mount(self.as_raw());
+            bindings::d_delete(self.as_raw());
+        }
+    }
+
     /// Unhashes the dentry, so that the next lookup does not find it (`d_drop()`).
     pub(crate) fn drop_hash(&self) {
         // SAFETY: The dentry is live.

@@ -26,3 +26,8 @@ declare_errno! {
     eoverflow => EOVERFLOW, "Value too large (`EOVERFLOW`).";
     econnrefused => ECONNREFUSED, "Connection refused (`ECONNREFUSED`).";
 }
+
+/// `ENOTEMPTY`, which 6.12's `kernel::error::code` lacks.
+pub(crate) fn enotempty() -> Error {
+    Error::from_errno(-(bindings::ENOTEMPTY as i32))
+}

@@ -92,12 +92,6 @@ impl File {
         unsafe { bindings::nonseekable_open((*self.as_raw()).f_inode, self.as_raw()) };
     }
 
-    /// The `FMODE_*` bits.
-    pub(crate) fn fmode(&self) -> u32 {
-        // SAFETY: `f_mode` is set at open; later changes are word-sized stores.
-        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_raw()).f_mode)) }
-    }
-
     /// Marks the file as created by this open (`FMODE_CREATED`), during `atomic_open`.
     pub(crate) fn set_created(&self) {
         // SAFETY: Called during `atomic_open`, before the file is published.

@@ -9,8 +9,7 @@ use core::ptr;
 use kernel::{bindings, prelude::*, types::Opaque};
 
 // The generated layout must be the C one: the struct holds unions of other subsystems' types.
-const _: () =
-    assert!(core::mem::size_of::<local::file_lock>() == local::SIZEOF_FILE_LOCK as usize);
+const _: () = assert!(core::mem::size_of::<local::file_lock>() == local::SIZEOF_FILE_LOCK);
 
 /// A lock request or a lock description (`struct file_lock`).
 ///
@@ -85,12 +84,6 @@ impl FileLock {
     pub(crate) fn flags(&self) -> u32 {
         // SAFETY: The lock is live and ours for the call (type invariant).
         unsafe { (*self.raw()).c.flc_flags }
-    }
-
-    /// Whether the lock is a lease or a delegation lock the file system did not ask for
-    /// (C's `FL_POSIX` check in `fuse_file_lock()`): any lock other than a POSIX one.
-    pub(crate) fn is_posix(&self) -> bool {
-        self.flags() & local::FL_POSIX != 0
     }
 
     /// Tests the lock against the local lock table and describes a conflict in place

@@ -177,7 +177,7 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: FileSystem>(
     from_result(|| {
         // SAFETY: The VFS passes an open file of `T`.
         let (data, f) = unsafe { (file_data::<T>(file), File::from_raw(file)) };
-        T::ioctl(data, f, cmd, arg as usize, false)
+        T::ioctl(data, f, cmd, arg, false)
     })
 }
 
@@ -195,7 +195,7 @@ pub(crate) unsafe extern "C" fn compat_ioctl_callback<T: FileSystem>(
     from_result(|| {
         // SAFETY: The VFS passes an open file of `T`.
         let (data, f) = unsafe { (file_data::<T>(file), File::from_raw(file)) };
-        T::ioctl(data, f, cmd, arg as usize, true)
+        T::ioctl(data, f, cmd, arg, true)
     })
 }
 

@@ -413,7 +413,9 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         len: usize,
         flags: u32,
     ) -> Result<usize> {
-        let _ = (data_in, file_in, pos_in, data_out, file_out, pos_out, len, flags);
+        let _ = (
+            data_in, file_in, pos_in, data_out, file_out, pos_out, len, flags,
+        );
         Err(super::error::eopnotsupp())
     }
 

@@ -304,19 +304,33 @@ impl<T: FileSystem> Inode<T> {
         })
     }
 
-    /// Writes back dirty pages of the byte range and waits (`filemap_write_and_wait_range()`).
-    pub(crate) fn write_and_wait_range(&self, start: i64, end: i64) -> Result {
-        // SAFETY: The inode is live; its mapping lives as long as it does.
-        kernel::error::to_result(unsafe {
-            local::filemap_write_and_wait_range((*self.as_raw()).i_mapping, start, end)
-        })
-    }
-
     /// Checks that the file may grow to `size` (`RLIMIT_FSIZE`, the super block's limit)
     /// (`inode_newsize_ok()`).
     pub(crate) fn newsize_ok(&self, size: i64) -> Result {
         // SAFETY: The inode is live.
         kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_raw(), size) })
+    }
+
+    /// Takes the lock of a directory whose entries will be changed from outside the VFS
+    /// (`inode_lock_nested(I_MUTEX_PARENT)`), until the guard drops.
+    pub(crate) fn lock_parent(&self) -> InodeLockGuard<'_, T> {
+        // SAFETY: The inode is live; the guard unlocks it.
+        unsafe { local::rust_fuse_inode_lock_parent(self.as_raw()) };
+        InodeLockGuard(self)
+    }
+
+    /// A dentry of this inode (`d_find_alias()`).
+    pub(crate) fn find_alias(&self) -> Option<ARef<super::dentry::Dentry<T>>> {
+        // SAFETY: The inode is live; the result is referenced or NULL.
+        let d = unsafe { bindings::d_find_alias(self.as_raw()) };
+        // SAFETY: A dentry of an inode of `T` is a dentry of `T`; we own the reference.
+        ptr::NonNull::new(d).map(|d| unsafe { ARef::from_raw(d.cast()) })
+    }
+
+    /// Marks a removed directory dead (`S_DEAD`); the caller holds the inode's lock.
+    pub(crate) fn mark_dead(&self) {
+        // SAFETY: The caller holds the inode lock, which serialises `i_flags` changes.
+        unsafe { (*self.as_raw()).i_flags |= bindings::S_DEAD };
     }
 
     /// Takes the inode's lock (`inode_lock()`, `i_rwsem` for writing) until the guard drops.

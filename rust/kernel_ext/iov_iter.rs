@@ -72,6 +72,8 @@ impl IovIter {
     /// (short on a fault).
     pub(crate) fn copy_from(&mut self, buf: &mut [u8]) -> usize {
         // SAFETY: `buf` is a valid, writable slice; the iterator is live and ours.
-        unsafe { local::rust_fuse_copy_from_iter(buf.as_mut_ptr().cast(), buf.len(), self.as_raw()) }
+        unsafe {
+            local::rust_fuse_copy_from_iter(buf.as_mut_ptr().cast(), buf.len(), self.as_raw())
+        }
     }
 }

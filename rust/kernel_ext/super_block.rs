@@ -21,7 +21,7 @@ use kernel::{
     error::{code::*, from_result, to_result},
     ffi::{c_int, c_void},
     prelude::*,
-    sync::{Arc, SpinLock},
+    sync::{Arc, Mutex},
     types::{ARef, Either, ForeignOwnable, Opaque},
 };
 
@@ -102,6 +102,24 @@ impl<T: FileSystem> SuperBlock<T> {
     pub(crate) fn ra_pages(&self) -> u64 {
         // SAFETY: See `limit_ra_pages`.
         unsafe { (*(*self.as_raw()).s_bdi).ra_pages as u64 }
+    }
+
+    /// Finds the cached inode with `key`, if any (`ilookup5()`, which waits for a new inode
+    /// to be initialised).
+    pub(crate) fn find_inode(&self, key: u64, hash: u64) -> Option<ARef<Inode<T>>> {
+        let mut k = key;
+        // SAFETY: As in `get_or_create_inode`; only the test callback is used.
+        let inode = unsafe {
+            bindings::ilookup5(
+                self.as_raw(),
+                hash as _,
+                Some(Inode::<T>::test_key_callback),
+                ptr::from_mut(&mut k).cast(),
+            )
+        };
+        let inode = ptr::NonNull::new(inode)?;
+        // SAFETY: `ilookup5()` returned a referenced, initialised inode of this super block.
+        Some(unsafe { ARef::from_raw(inode.cast()) })
     }
 
     /// Finds the inode with `key` or creates a new one (`iget5_locked()`).
@@ -452,7 +470,7 @@ unsafe extern "C" fn umount_begin_callback<T: FileSystem>(sb: *mut bindings::sup
 #[pin_data]
 pub(crate) struct SbSlot<T: FileSystem> {
     #[pin]
-    sb: SpinLock<Option<SbPtr>>,
+    sb: Mutex<Option<SbPtr>>,
     _t: PhantomData<T>,
 }
 
@@ -467,7 +485,7 @@ impl<T: FileSystem> SbSlot<T> {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(SbSlot {
-                sb <- kernel::new_spinlock!(None),
+                sb <- kernel::new_mutex!(None),
                 _t: PhantomData,
             }),
             GFP_KERNEL,
@@ -489,13 +507,14 @@ impl<T: FileSystem> SbSlot<T> {
         *self.sb.lock() = None;
     }
 
-    /// Runs `f` on the super block if it is still in the slot; `f` must not sleep.
-    pub(crate) fn with(&self, f: impl FnOnce(&SuperBlock<T>)) {
+    /// Runs `f` on the super block if it is still in the slot, or returns `None`; `f` may
+    /// sleep, and keeps the super block from going away (as C FUSE's `killsb` lock).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&SuperBlock<T>) -> R) -> Option<R> {
         let guard = self.sb.lock();
-        if let Some(p) = guard.as_ref() {
+        guard.as_ref().map(|p| {
             // SAFETY: The super block stays alive while it is in the slot (`set`'s contract)
             // and the lock keeps `clear` from finishing meanwhile; it has its state.
-            f(unsafe { SuperBlock::from_raw(p.0.as_ptr()) });
-        }
+            f(unsafe { SuperBlock::from_raw(p.0.as_ptr()) })
+        })
     }
 }

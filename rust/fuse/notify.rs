@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Notifications from the daemon (the C module's `fuse_notify()`): a write to `/dev/fuse`
+//! with unique 0 whose error field is the code. Each is checked like a reply (exact sizes,
+//! name lengths) before it touches a cache: POLL wakes pollers, INVAL_INODE drops cached
+//! attributes and pages, INVAL_ENTRY (optionally only expiring, `FUSE_EXPIRE_ONLY`) and
+//! DELETE drop cached names.
+
+use super::{
+    conn::Conn,
+    fs::FuseFs,
+    inode::{self, Inode},
+    namei,
+    proto::{self, Wire},
+};
+use crate::bindings as b;
+use crate::kernel_ext::{
+    error::{enametoolong, enotempty},
+    iov_iter::IovIter,
+    super_block::SuperBlock,
+};
+use core::mem::size_of;
+use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+
+/// Reads a notification's fixed part, which must be exactly `size` bytes of `T` (the rest
+/// of the write, if `tail` allows one).
+fn read_arg<T: Wire>(from: &mut IovIter, len: usize, tail: bool) -> Result<T> {
+    let n = size_of::<T>();
+    if len < n || (!tail && len != n) {
+        return Err(EINVAL);
+    }
+    let mut raw = KVec::from_elem(0u8, n, GFP_KERNEL)?;
+    from.copy_all_from(&mut raw)?;
+    Ok(T::from_prefix(&raw))
+}
+
+/// Reads a name of `namelen` bytes followed by its NUL, which must end the write.
+fn read_name(from: &mut IovIter, len: usize, namelen: u32) -> Result<KVec<u8>> {
+    let namelen = namelen as usize;
+    if namelen > proto::NAME_MAX {
+        return Err(enametoolong());
+    }
+    if len != namelen + 1 {
+        return Err(EINVAL);
+    }
+    let mut name = KVec::from_elem(0u8, namelen, GFP_KERNEL)?;
+    from.copy_all_from(&mut name)?;
+    // The terminator is read and ignored, as the C module overwrites it.
+    from.copy_all_from(&mut [0u8; 1])?;
+    Ok(name)
+}
+
+/// Handles one notification of `len` payload bytes (after the header).
+pub(crate) fn notify(conn: &Conn, code: i32, from: &mut IovIter, len: usize) -> Result {
+    let sb = &conn.sb;
+    match code as u32 {
+        b::fuse_notify_code_FUSE_NOTIFY_POLL => {
+            let out: b::fuse_notify_poll_wakeup_out = read_arg(from, len, false)?;
+            conn.poll_wakeup(out.kh);
+            Ok(())
+        }
+        b::fuse_notify_code_FUSE_NOTIFY_INVAL_INODE => {
+            let out: b::fuse_notify_inval_inode_out = read_arg(from, len, false)?;
+            sb.with(|sb| inval_inode(sb, out.ino, out.off as i64, out.len as i64))
+                .unwrap_or(Err(ENOENT))
+        }
+        b::fuse_notify_code_FUSE_NOTIFY_INVAL_ENTRY => {
+            let out: b::fuse_notify_inval_entry_out = read_arg(from, len, true)?;
+            let rest = len - size_of::<b::fuse_notify_inval_entry_out>();
+            let name = read_name(from, rest, out.namelen)?;
+            sb.with(|sb| inval_entry(sb, out.parent, 0, &name, out.flags))
+                .unwrap_or(Err(ENOENT))
+        }
+        b::fuse_notify_code_FUSE_NOTIFY_DELETE => {
+            let out: b::fuse_notify_delete_out = read_arg(from, len, true)?;
+            let rest = len - size_of::<b::fuse_notify_delete_out>();
+            let name = read_name(from, rest, out.namelen)?;
+            sb.with(|sb| inval_entry(sb, out.parent, out.child, &name, 0))
+                .unwrap_or(Err(ENOENT))
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+/// The cached inode of `nodeid`, if any (C's `fuse_ilookup()`).
+fn ilookup(sb: &SuperBlock<FuseFs>, nodeid: u64) -> Option<kernel::types::ARef<Inode>> {
+    sb.find_inode(nodeid, nodeid)
+}
+
+/// INVAL_INODE (C's `fuse_reverse_inval_inode()`): the attributes expire, and the cached
+/// pages from `off` (`len` bytes, or to the end if `len` is not positive) are dropped; a
+/// negative `off` keeps the pages.
+fn inval_inode(sb: &SuperBlock<FuseFs>, nodeid: u64, off: i64, len: i64) -> Result {
+    let i = ilookup(sb, nodeid).ok_or(ENOENT)?;
+    let conn = inode::conn(&i);
+    i.data().state.lock().attr_version = inode::next_attr_version(&conn);
+    namei::invalidate_attr(&i);
+    if off >= 0 {
+        let first = off as u64 / PAGE_SIZE as u64;
+        let last = if len <= 0 {
+            u64::MAX
+        } else {
+            (off as u64).saturating_add(len as u64 - 1) / PAGE_SIZE as u64
+        };
+        let _ = i.invalidate_pages_range(first, last);
+    }
+    Ok(())
+}
+
+/// INVAL_ENTRY and DELETE (C's `fuse_reverse_inval_entry()`): the cached entry `name` of
+/// directory `parent` expires and, unless `FUSE_EXPIRE_ONLY`, is unhashed; for DELETE
+/// (`child` not 0) it must name `child`, and is deleted.
+fn inval_entry(
+    sb: &SuperBlock<FuseFs>,
+    parent: u64,
+    child: u64,
+    name: &[u8],
+    flags: u32,
+) -> Result {
+    let dir = ilookup(sb, parent).ok_or(ENOENT)?;
+    let _guard = dir.lock_parent();
+    if dir.file_type() != bindings::S_IFDIR {
+        return Err(ENOTDIR);
+    }
+    let alias = dir.find_alias().ok_or(ENOENT)?;
+    let entry = alias.lookup_child(name).ok_or(ENOENT)?;
+    drop(alias);
+    namei::dir_changed(&dir);
+    if flags & b::FUSE_EXPIRE_ONLY == 0 {
+        entry.invalidate();
+    }
+    namei::invalidate_entry_cache(&entry);
+    let Some(i) = entry.inode().filter(|_| child != 0) else {
+        return Ok(());
+    };
+    {
+        let _child_guard = i.lock();
+        if inode::nodeid(i) != child {
+            return Err(ENOENT);
+        }
+        if entry.is_mountpoint() {
+            return Err(EBUSY);
+        }
+        if i.file_type() == bindings::S_IFDIR {
+            entry.shrink_children();
+            if !entry.has_no_children() {
+                return Err(enotempty());
+            }
+            i.mark_dead();
+        }
+        i.unlinked(true);
+    }
+    entry.delete();
+    Ok(())
+}
