@@ -305,3 +305,31 @@ void rust_fuse_inode_lock_parent(struct inode *inode)
 {
 	inode_lock_nested(inode, I_MUTEX_PARENT);
 }
+
+struct folio *rust_fuse_filemap_grab_folio(struct address_space *mapping,
+					   pgoff_t index)
+{
+	return filemap_grab_folio(mapping, index);
+}
+
+struct folio *rust_fuse_filemap_get_folio(struct address_space *mapping,
+					  pgoff_t index)
+{
+	return filemap_get_folio(mapping, index);
+}
+
+void rust_fuse_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+bool rust_fuse_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
+				 size_t len)
+{
+	memcpy_from_folio(to, folio, offset, len);
+}

@@ -84,6 +84,15 @@ void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
 struct inode *rust_fuse_folio_inode(struct folio *folio);
 
+struct folio *rust_fuse_filemap_grab_folio(struct address_space *mapping,
+					   pgoff_t index);
+struct folio *rust_fuse_filemap_get_folio(struct address_space *mapping,
+					  pgoff_t index);
+void rust_fuse_folio_put(struct folio *folio);
+bool rust_fuse_folio_test_uptodate(struct folio *folio);
+void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
+				 size_t len);
+
 /* Wait queues and poll. */
 void rust_fuse_poll_wait(struct file *file, wait_queue_head_t *wq,
 			 struct poll_table_struct *pt);

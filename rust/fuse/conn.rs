@@ -502,10 +502,11 @@ impl Conn {
     }
 
     /// Sends a request and waits for its reply (C's `fuse_simple_request()`).
-    pub(crate) fn send(&self, args: Args) -> Result<Reply> {
+    pub(crate) fn send(&self, mut args: Args) -> Result<Reply> {
         if !args.force {
             self.wait_ready(false)?;
         }
+        args.adjust_compat(self.neg().minor);
         let creds = self.creds(&args)?;
         let req = Request::new(args, creds, None)?;
         let slot = Slot::new(GFP_KERNEL)?;
@@ -515,13 +516,25 @@ impl Conn {
         req.take_reply()
     }
 
+    /// Queues a request the daemon does not answer (C's `fuse_simple_notify_reply()`): it
+    /// ends when the daemon has read it, or with the connection.
+    pub(crate) fn send_noreply(&self, args: Args) -> Result {
+        let creds = self.creds(&args)?;
+        let req = Request::new(args, creds, None)?;
+        let slot = Slot::new(GFP_KERNEL)?;
+        self.num_waiting.fetch_add(1, Ordering::AcqRel);
+        self.queue(&req, slot);
+        Ok(())
+    }
+
     /// Sends a request whose result goes to `end` (C's `fuse_simple_background()`); `end`
     /// is always run, with an error if the request could not be sent.
-    pub(crate) fn send_background(&self, args: Args, end: Arc<dyn RequestEnd>) {
+    pub(crate) fn send_background(&self, mut args: Args, end: Arc<dyn RequestEnd>) {
         let result = (|| -> Result<Arc<Request>> {
             if !args.force {
                 self.wait_ready(true)?;
             }
+            args.adjust_compat(self.neg().minor);
             let creds = self.creds(&args)?;
             Request::new(args, creds, Some(end.clone()))
         })();
@@ -654,7 +667,12 @@ impl Conn {
             self.blocked_wait.wake_all();
         }
         match &req.end {
-            Some(end) => req.with_result(|r| end.end(self, r)),
+            // The reply is taken out first: the end step runs without the request's lock
+            // (it may take the super block slot, folio locks...).
+            Some(end) => match req.take_reply() {
+                Ok(reply) => end.end(self, Ok(reply.data())),
+                Err(e) => end.end(self, Err(e.to_errno())),
+            },
             None => req.waitq.wake_all(),
         }
         self.request_gone();

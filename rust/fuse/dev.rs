@@ -201,7 +201,12 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
                     conn.end_request(&req, EIO.to_errno());
                     return Err(e);
                 }
-                conn.request_sent(&a.pq, req, slot)?;
+                if req.noreply {
+                    conn.end_request(&req, 0);
+                    drop(slot);
+                } else {
+                    conn.request_sent(&a.pq, req, slot)?;
+                }
                 return Ok(len);
             }
         }

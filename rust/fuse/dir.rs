@@ -53,7 +53,7 @@ fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<AR
     let slot = Conn::forget_slot()?;
     let attr_version = inode::attr_version(&conn);
     let evict = inode::evict_ctr(&conn);
-    let reply = conn.send(lookup_args(&conn, dir, name)?)?;
+    let reply = conn.send(lookup_args(dir, name)?)?;
     let mut out: b::fuse_entry_out = reply.get();
     if out.nodeid == 0 {
         return Ok((out, None));
@@ -88,22 +88,19 @@ fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<AR
 }
 
 /// The arguments of a LOOKUP of `name` in `dir` (C's `fuse_lookup_init()`).
-fn lookup_args(conn: &Conn, dir: &Inode, name: &[u8]) -> Result<Args> {
+fn lookup_args(dir: &Inode, name: &[u8]) -> Result<Args> {
     Args::from_parts(
         op::LOOKUP,
         inode::nodeid(dir),
         &[name, &[0]],
-        OutSpec::fixed(entry_out_size(conn)),
+        OutSpec::fixed(entry_out_size()),
     )
 }
 
-/// The size of an entry reply: shorter for daemons before 7.9 (C's `fuse_adjust_compat()`).
-pub(crate) fn entry_out_size(conn: &Conn) -> usize {
-    if conn.neg().minor < 9 {
-        b::FUSE_COMPAT_ENTRY_OUT_SIZE as usize
-    } else {
-        size_of::<b::fuse_entry_out>()
-    }
+/// The size of an entry reply (older daemons' shorter one is handled by
+/// [`Args::adjust_compat`]).
+pub(crate) fn entry_out_size() -> usize {
+    size_of::<b::fuse_entry_out>()
 }
 
 /// Sets a dentry's time-out from an entry reply (C's `fuse_change_entry_timeout()`).
@@ -171,7 +168,7 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
     let parent = entry.parent();
     let dir = parent.inode().ok_or(EIO)?;
     let name = entry.name()?;
-    let args = lookup_args(&conn, dir, &name)?;
+    let args = lookup_args(dir, &name)?;
     drop(parent);
     let out = match conn.send(args) {
         // Zero node id is the same as ENOENT.
@@ -205,11 +202,7 @@ pub(crate) fn do_getattr(inode: &Inode, stat: Option<&mut Kstat>) -> Result {
     let conn = inode::conn(inode);
     let attr_version = inode::attr_version(&conn);
     let inarg = b::fuse_getattr_in::zeroed();
-    let size = if conn.neg().minor < 9 {
-        b::FUSE_COMPAT_ATTR_OUT_SIZE as usize
-    } else {
-        size_of::<b::fuse_attr_out>()
-    };
+    let size = size_of::<b::fuse_attr_out>();
     let args = Args::new(
         op::GETATTR,
         inode::nodeid(inode),
@@ -431,11 +424,7 @@ pub(crate) fn statfs(dentry: &FDentry, buf: &mut Kstatfs) -> Result {
         });
         return Ok(());
     }
-    let size = if conn.neg().minor < 4 {
-        b::FUSE_COMPAT_STATFS_SIZE as usize
-    } else {
-        size_of::<b::fuse_statfs_out>()
-    };
+    let size = size_of::<b::fuse_statfs_out>();
     let args = Args::from_parts(op::STATFS, inode::nodeid(inode), &[], OutSpec::fixed(size))?;
     let out: b::fuse_statfs_out = conn.send(args)?.get();
     let k = &out.st;

@@ -27,6 +27,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
+    types::ARef,
 };
 
 /// An open file or directory (the C module's `struct fuse_file`).
@@ -48,6 +49,9 @@ pub(crate) struct FuseFile {
     release_owner: AtomicU64,
     /// The key the daemon's poll notifications name this file by (C's `ff->kh`).
     pub(crate) kh: u64,
+    /// The inode, kept from `release` until RELEASE is answered.
+    #[pin]
+    inode: SpinLock<Option<ARef<Inode>>>,
     /// Pollers of the file, woken by the daemon's poll notification.
     #[pin]
     pub(crate) poll_wait: WaitQueue,
@@ -75,20 +79,37 @@ impl PinnedDrop for FuseFile {
         } else {
             op::RELEASE
         };
+        // The inode stays until the daemon answered, so that its FORGET cannot overtake
+        // the RELEASE (C's `igrab()` in `fuse_prepare_release()`).
+        let inode = self.inode.lock().take();
         if let Ok(mut args) = Args::new(opcode, self.nodeid, &inarg, OutSpec::NONE) {
             args.force = true;
-            if let Ok(end) = Arc::new(NoEnd, GFP_KERNEL) {
+            let end = Arc::pin_init(
+                pin_init!(ReleaseEnd {
+                    inode <- kernel::new_spinlock!(inode),
+                }),
+                GFP_KERNEL,
+            );
+            if let Ok(end) = end {
+                let end: Arc<dyn RequestEnd> = end;
                 self.conn.send_background(args, end);
             }
         }
     }
 }
 
-/// The end step of a request whose result nobody needs (RELEASE).
-struct NoEnd;
+/// The end step of RELEASE: drops the inode it kept.
+#[pin_data]
+struct ReleaseEnd {
+    #[pin]
+    inode: SpinLock<Option<ARef<Inode>>>,
+}
 
-impl RequestEnd for NoEnd {
-    fn end(&self, _conn: &Conn, _result: core::result::Result<&[u8], i32>) {}
+impl RequestEnd for ReleaseEnd {
+    fn end(&self, _conn: &Conn, _result: core::result::Result<&[u8], i32>) {
+        let inode = self.inode.lock().take();
+        drop(inode);
+    }
 }
 
 /// `file_operations.open` of files and directories (C's `fuse_open()`, `fuse_dir_open()`).
@@ -199,6 +220,7 @@ impl FuseFile {
                 flock: AtomicBool::new(false),
                 release_owner: AtomicU64::new(0),
                 kh,
+                inode <- kernel::new_spinlock!(None),
                 poll_wait <- wait_queue!("fuse_file.poll_wait"),
                 readdir_lock <- new_mutex!(()),
             }),
@@ -214,8 +236,9 @@ impl FuseFile {
 
 /// `file_operations.release`: dropping the last reference sends RELEASE (see `FuseFile`),
 /// with the closing file as the owner of its `flock()` locks.
-pub(crate) fn release(_inode: &Inode, ff: Arc<FuseFile>, file: &File) {
+pub(crate) fn release(inode: &Inode, ff: Arc<FuseFile>, file: &File) {
     ff.conn.poll_forget(ff.kh);
+    *ff.inode.lock() = Some(inode.into());
     if ff.flock.load(Ordering::Acquire) {
         let owner = ff.conn.lock_owner_id(file.as_raw() as usize);
         ff.release_owner.store(owner, Ordering::Release);

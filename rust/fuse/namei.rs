@@ -165,7 +165,7 @@ fn create_new_entry(mut args: Args, dir: &Inode, entry: &FDentry, mode: u16) -> 
     inode::check_bad(dir)?;
     let conn = inode::conn(dir);
     let slot = Conn::forget_slot()?;
-    args.out = OutSpec::fixed(dir::entry_out_size(&conn));
+    args.out = OutSpec::fixed(dir::entry_out_size());
     if args.opcode != op::LINK {
         add_create_ext(&conn, &mut args, dir, entry, mode)?;
     }
@@ -226,16 +226,11 @@ pub(crate) fn mknod(dir: &Inode, entry: &FDentry, mode: u16, rdev: u32) -> Resul
     inarg.mode = masked(&conn, mode);
     inarg.rdev = encode_dev(rdev);
     inarg.umask = task::current_umask();
-    let in_size = if conn.neg().minor < 12 {
-        b::FUSE_COMPAT_MKNOD_IN_SIZE as usize
-    } else {
-        size_of::<b::fuse_mknod_in>()
-    };
     let name = name_args(entry)?;
     let args = Args::from_parts(
         op::MKNOD,
         inode::nodeid(dir),
-        &[&inarg.as_bytes()[..in_size], &name],
+        &[inarg.as_bytes(), &name],
         OutSpec::NONE,
     )?;
     create_new_entry(args, dir, entry, mode)
@@ -422,7 +417,7 @@ fn create_open(
     if neg.handle_killpriv_v2 && trunc && flags & bindings::O_EXCL == 0 && !task::capable_fsetid() {
         inarg.open_flags |= b::FUSE_OPEN_KILL_SUIDGID;
     }
-    let entry_size = dir::entry_out_size(&conn);
+    let entry_size = dir::entry_out_size();
     let name = name_args(entry)?;
     let mut args = Args::from_parts(
         opcode,
@@ -433,6 +428,8 @@ fn create_open(
     add_create_ext(&conn, &mut args, dir, entry, mode)?;
     let reply = conn.send(args)?;
     let data = reply.data();
+    // Older daemons' entry part is shorter: the open part is the last one.
+    let entry_size = data.len().saturating_sub(size_of::<b::fuse_open_out>());
     let out = b::fuse_entry_out::from_prefix(data.get(..entry_size).unwrap_or(&[]));
     let open = b::fuse_open_out::from_prefix(data.get(entry_size..).unwrap_or(&[]));
     if out.attr.mode & bindings::S_IFMT != bindings::S_IFREG

@@ -4,14 +4,15 @@
 //! with unique 0 whose error field is the code. Each is checked like a reply (exact sizes,
 //! name lengths) before it touches a cache: POLL wakes pollers, INVAL_INODE drops cached
 //! attributes and pages, INVAL_ENTRY (optionally only expiring, `FUSE_EXPIRE_ONLY`) and
-//! DELETE drop cached names.
+//! DELETE drop cached names, STORE fills the page cache, RETRIEVE sends cached data back.
 
 use super::{
     conn::Conn,
     fs::FuseFs,
     inode::{self, Inode},
     namei,
-    proto::{self, Wire},
+    proto::{self, op, Wire},
+    request::{Args, OutSpec},
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -78,8 +79,100 @@ pub(crate) fn notify(conn: &Conn, code: i32, from: &mut IovIter, len: usize) -> 
             sb.with(|sb| inval_entry(sb, out.parent, out.child, &name, 0))
                 .unwrap_or(Err(ENOENT))
         }
+        b::fuse_notify_code_FUSE_NOTIFY_STORE => {
+            let out: b::fuse_notify_store_out = read_arg(from, len, true)?;
+            if len - size_of::<b::fuse_notify_store_out>() != out.size as usize {
+                return Err(EINVAL);
+            }
+            sb.with(|sb| store(sb, &out, from)).unwrap_or(Err(ENOENT))
+        }
+        b::fuse_notify_code_FUSE_NOTIFY_RETRIEVE => {
+            let out: b::fuse_notify_retrieve_out = read_arg(from, len, false)?;
+            sb.with(|sb| retrieve(conn, sb, &out))
+                .unwrap_or(Err(ENOENT))
+        }
         _ => Err(EINVAL),
     }
+}
+
+/// STORE (C's `fuse_notify_store()`): the daemon's data goes into the page cache of a
+/// regular file, growing its size if it ends beyond it; a page filled from its start to its
+/// end (or to the end of the file) becomes up to date.
+fn store(sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_store_out, from: &mut IovIter) -> Result {
+    let i = ilookup(sb, out.nodeid).ok_or(ENOENT)?;
+    if i.file_type() != bindings::S_IFREG {
+        return Err(EINVAL);
+    }
+    let start = i64::try_from(out.offset).map_err(|_| EINVAL)?;
+    let end = start.checked_add(i64::from(out.size)).ok_or(EINVAL)?;
+    let mut file_size = i.size();
+    if end > file_size {
+        file_size = end;
+        super::write::write_update_attr(&i, end, out.size as usize);
+    }
+    let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    let mut pos = start;
+    while pos < end {
+        let folio = i.grab_folio(pos as u64 / PAGE_SIZE as u64)?;
+        let off = (pos - folio.pos()) as usize;
+        let this = ((end - pos) as usize)
+            .min(folio.size() - off)
+            .min(PAGE_SIZE);
+        from.copy_all_from(&mut buf[..this])?;
+        folio.write(off, &buf[..this]);
+        if !folio.is_uptodate() && off == 0 && (this == folio.size() || file_size == end) {
+            folio.zero_tail_and_mark_uptodate(this);
+        }
+        pos += this as i64;
+    }
+    Ok(())
+}
+
+/// RETRIEVE (C's `fuse_retrieve()`): sends the daemon, as a NOTIFY_REPLY with its own
+/// `notify_unique`, the cached data of a range (up to `max_write` and the file's size),
+/// stopping at the first page not in the cache.
+fn retrieve(conn: &Conn, sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_retrieve_out) -> Result {
+    let i = ilookup(sb, out.nodeid).ok_or(ENOENT)?;
+    let neg = conn.neg();
+    let size = i.size().max(0) as u64;
+    let num = if out.offset > size {
+        0
+    } else {
+        u64::from(out.size.min(neg.max_write)).min(size - out.offset)
+    };
+    let page = PAGE_SIZE as u64;
+    let max_pages = u64::from(neg.max_pages);
+    let mut data = KVVec::new();
+    let mut pos = out.offset;
+    let end = out.offset + num;
+    let mut pages = 0;
+    while pos < end && pages < max_pages {
+        let Some(folio) = i.cached_folio(pos / page) else {
+            break;
+        };
+        let off = pos.saturating_sub(folio.pos() as u64) as usize;
+        let this = ((end - pos) as usize).min(PAGE_SIZE - (pos % page) as usize);
+        let at = data.len();
+        data.extend_with(this, 0, GFP_KERNEL)?;
+        let got = folio.read(off, &mut data[at..]);
+        if got < this {
+            break;
+        }
+        pos += this as u64;
+        pages += 1;
+    }
+    let mut inarg = b::fuse_notify_retrieve_in::zeroed();
+    inarg.offset = out.offset;
+    inarg.size = data.len() as u32;
+    let mut args = Args::from_parts(
+        op::NOTIFY_REPLY,
+        out.nodeid,
+        &[inarg.as_bytes(), &data],
+        OutSpec::NONE,
+    )?;
+    args.noreply = true;
+    args.reply_unique = out.notify_unique;
+    conn.send_noreply(args)
 }
 
 /// The cached inode of `nodeid`, if any (C's `fuse_ilookup()`).

@@ -135,6 +135,7 @@ pub(crate) mod op {
         COPY_FILE_RANGE = fuse_opcode_FUSE_COPY_FILE_RANGE,
         IOCTL = fuse_opcode_FUSE_IOCTL,
         POLL = fuse_opcode_FUSE_POLL,
+        NOTIFY_REPLY = fuse_opcode_FUSE_NOTIFY_REPLY,
     );
 }
 

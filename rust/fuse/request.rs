@@ -109,6 +109,11 @@ pub(crate) struct Args {
     pub(crate) force: bool,
     /// Bytes of request extensions at the end of `input` (a multiple of 8).
     pub(crate) ext_len: usize,
+    /// The daemon does not answer: the request ends once the daemon has read it
+    /// (NOTIFY_REPLY, sent with the daemon's own `unique`, `reply_unique`).
+    pub(crate) noreply: bool,
+    /// The unique id the daemon sees, if not the request's own.
+    pub(crate) reply_unique: u64,
 }
 
 impl Args {
@@ -136,6 +141,8 @@ impl Args {
             nocreds: false,
             force: false,
             ext_len: 0,
+            noreply: false,
+            reply_unique: 0,
         })
     }
 
@@ -160,6 +167,48 @@ impl Args {
         self.input.extend_from_slice(ext, GFP_KERNEL)?;
         self.ext_len += ext.len();
         Ok(())
+    }
+
+    /// Shrinks the arguments to what a daemon of protocol 7.`minor` expects (C's
+    /// `fuse_adjust_compat()`, applied once INIT has ended): shorter entry and attribute
+    /// replies before 7.9, a shorter statfs reply before 7.4, shorter CREATE and MKNOD
+    /// arguments before 7.12. Callers build every request with the current sizes.
+    pub(crate) fn adjust_compat(&mut self, minor: u32) {
+        use core::mem::size_of;
+        use proto::op;
+        let shrink = |out: &mut OutSpec, by: usize| {
+            out.size = out.size.saturating_sub(by);
+        };
+        if minor < 4 && self.opcode == op::STATFS {
+            self.out = OutSpec::fixed(bindings::FUSE_COMPAT_STATFS_SIZE as usize);
+        }
+        if minor < 9 {
+            let entry = size_of::<bindings::fuse_entry_out>()
+                - bindings::FUSE_COMPAT_ENTRY_OUT_SIZE as usize;
+            let attr =
+                size_of::<bindings::fuse_attr_out>() - bindings::FUSE_COMPAT_ATTR_OUT_SIZE as usize;
+            match self.opcode {
+                op::LOOKUP | op::CREATE | op::MKNOD | op::MKDIR | op::SYMLINK | op::LINK => {
+                    shrink(&mut self.out, entry)
+                }
+                op::GETATTR | op::SETATTR => shrink(&mut self.out, attr),
+                _ => {}
+            }
+        }
+        if minor < 12 && (self.opcode == op::CREATE || self.opcode == op::MKNOD) {
+            // `fuse_create_in` loses `umask` and `open_flags`, `fuse_mknod_in` `umask` and
+            // its padding: the 8 bytes after the first 8.
+            let mut input = KVVec::new();
+            if input
+                .extend_from_slice(self.input.get(..8).unwrap_or(&[]), GFP_KERNEL)
+                .and_then(|()| {
+                    input.extend_from_slice(self.input.get(16..).unwrap_or(&[]), GFP_KERNEL)
+                })
+                .is_ok()
+            {
+                self.input = input;
+            }
+        }
     }
 
     /// Overwrites input bytes at `offset` (e.g. the size field of a WRITE after a short copy).
@@ -197,6 +246,10 @@ pub(crate) struct Request {
     pub(crate) force: bool,
     /// Bytes of request extensions at the end of the input.
     ext_len: usize,
+    /// Ends once read by the daemon (see [`Args::noreply`]).
+    pub(crate) noreply: bool,
+    /// The unique id the daemon sees, if not 0.
+    reply_unique: u64,
     /// Counted in `num_background`, with a slot released when it ends.
     pub(crate) background: AtomicBool,
     /// The finishing step of an asynchronous request.
@@ -235,6 +288,8 @@ impl Request {
                 out: args.out,
                 force: args.force,
                 ext_len: args.ext_len,
+                noreply: args.noreply,
+                reply_unique: args.reply_unique,
                 background: AtomicBool::new(false),
                 end,
                 state <- new_spinlock!(State {
@@ -262,7 +317,11 @@ impl Request {
         let mut h = bindings::fuse_in_header::zeroed();
         h.len = self.wire_len() as u32;
         h.opcode = self.opcode;
-        h.unique = self.unique();
+        h.unique = if self.reply_unique != 0 {
+            self.reply_unique
+        } else {
+            self.unique()
+        };
         h.nodeid = self.nodeid;
         h.uid = self.uid;
         h.gid = self.gid;
@@ -358,22 +417,6 @@ impl Request {
             s.out_len = 0;
         }
         true
-    }
-
-    /// The result of an ended request: the reply payload or a negative errno.
-    pub(crate) fn with_result<R>(
-        &self,
-        f: impl FnOnce(core::result::Result<&[u8], i32>) -> R,
-    ) -> R {
-        let (error, len) = {
-            let s = self.state.lock();
-            (s.error, s.out_len)
-        };
-        if error != 0 {
-            return f(Err(error));
-        }
-        let buf = self.reply.lock();
-        f(Ok(buf.get(..len).unwrap_or(&[])))
     }
 
     /// Takes the reply payload out of an ended request, or its error.

@@ -110,11 +110,7 @@ fn do_setattr(entry: &FDentry, inode: &Inode, attr: &mut Iattr) -> Result {
         }
     }
     let attr_version = inode::attr_version(&conn);
-    let out_size = if neg.minor < 9 {
-        b::FUSE_COMPAT_ATTR_OUT_SIZE as usize
-    } else {
-        size_of::<b::fuse_attr_out>()
-    };
+    let out_size = size_of::<b::fuse_attr_out>();
     let args = Args::new(
         op::SETATTR,
         inode::nodeid(inode),

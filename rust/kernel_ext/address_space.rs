@@ -172,3 +172,133 @@ unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut bindings::reada
     );
     T::readahead(&mut rac);
 }
+
+/// A page-cache folio found or created and locked by its owner, for filling from outside a
+/// read (`filemap_grab_folio()`); unlocked and released when dropped.
+///
+/// # Invariants
+///
+/// `0` is a locked folio of a page cache on which this instance holds a reference.
+pub(crate) struct GrabbedFolio(NonNull<bindings::folio>);
+
+impl GrabbedFolio {
+    fn as_raw(&self) -> *mut bindings::folio {
+        self.0.as_ptr()
+    }
+
+    /// The file position of the folio's first byte.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The folio is locked, so its index is stable.
+        unsafe { local::rust_fuse_folio_pos(self.as_raw()) }
+    }
+
+    /// The folio's size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: The folio is locked, so its order is stable.
+        unsafe { local::rust_fuse_folio_size(self.as_raw()) }
+    }
+
+    /// Copies `data` into the folio at `offset` (cut at the folio's end).
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) {
+        let len = data.len().min(self.size().saturating_sub(offset));
+        // SAFETY: We hold the folio's lock, which serialises writers; the range is in it.
+        unsafe {
+            local::rust_fuse_memcpy_to_folio(self.as_raw(), offset, data.as_ptr().cast(), len)
+        };
+    }
+
+    /// Whether the folio holds the file's data (`folio_test_uptodate()`).
+    pub(crate) fn is_uptodate(&self) -> bool {
+        // SAFETY: The folio is live (type invariant).
+        unsafe { local::rust_fuse_folio_test_uptodate(self.as_raw()) }
+    }
+
+    /// Zeroes the folio from `start` and marks it as holding the file's data.
+    pub(crate) fn zero_tail_and_mark_uptodate(&self, start: usize) {
+        let start = start.min(self.size());
+        // SAFETY: We hold the folio's lock; the range is in the folio.
+        unsafe {
+            local::rust_fuse_folio_zero_segment(self.as_raw(), start, self.size());
+            local::rust_fuse_folio_mark_uptodate(self.as_raw());
+        }
+    }
+}
+
+impl Drop for GrabbedFolio {
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock and one reference (type invariant); both are given back.
+        unsafe {
+            local::folio_unlock(self.as_raw());
+            local::rust_fuse_folio_put(self.as_raw());
+        }
+    }
+}
+
+/// A referenced (not locked) folio of a page cache, to copy data out of
+/// (`filemap_get_folio()`).
+///
+/// # Invariants
+///
+/// `0` is a folio on which this instance holds a reference.
+pub(crate) struct CachedFolio(NonNull<bindings::folio>);
+
+impl CachedFolio {
+    /// The file position of the folio's first byte.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The folio is referenced; a racing truncation may move it, which only makes
+        // the copy stale, as in C.
+        unsafe { local::rust_fuse_folio_pos(self.0.as_ptr()) }
+    }
+
+    /// The folio's size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: The folio is referenced; its size does not change while it is.
+        unsafe { local::rust_fuse_folio_size(self.0.as_ptr()) }
+    }
+
+    /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
+    pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
+        let len = buf.len().min(self.size().saturating_sub(offset));
+        // SAFETY: The folio is referenced; the range is within it and `buf`.
+        unsafe {
+            local::rust_fuse_memcpy_from_folio(
+                buf.as_mut_ptr().cast(),
+                self.0.as_ptr(),
+                offset,
+                len,
+            )
+        };
+        len
+    }
+}
+
+impl Drop for CachedFolio {
+    fn drop(&mut self) {
+        // SAFETY: We hold one reference (type invariant).
+        unsafe { local::rust_fuse_folio_put(self.0.as_ptr()) };
+    }
+}
+
+impl<T: FileSystem> Inode<T> {
+    /// Finds or creates the page-cache folio at page `index`, locked (`filemap_grab_folio()`).
+    pub(crate) fn grab_folio(&self, index: u64) -> kernel::error::Result<GrabbedFolio> {
+        // SAFETY: The inode is live; its mapping lives as long as it does.
+        let f =
+            unsafe { local::rust_fuse_filemap_grab_folio((*self.as_raw()).i_mapping, index as _) };
+        let f = kernel::error::from_err_ptr(f)?;
+        // INVARIANT: `filemap_grab_folio()` returned a locked, referenced folio.
+        NonNull::new(f)
+            .map(GrabbedFolio)
+            .ok_or(kernel::error::code::ENOMEM)
+    }
+
+    /// The cached folio at page `index`, if any (`filemap_get_folio()`).
+    pub(crate) fn cached_folio(&self, index: u64) -> Option<CachedFolio> {
+        // SAFETY: The inode is live; its mapping lives as long as it does.
+        let f =
+            unsafe { local::rust_fuse_filemap_get_folio((*self.as_raw()).i_mapping, index as _) };
+        let f = kernel::error::from_err_ptr(f).ok()?;
+        // INVARIANT: `filemap_get_folio()` returned a referenced folio.
+        NonNull::new(f).map(CachedFolio)
+    }
+}
