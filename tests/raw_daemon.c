@@ -690,6 +690,124 @@ TEST_F(raw, sigkill_while_daemon_holds_request)
 		EXPECT_EQ(128 + SIGKILL, wait_child(pid, 10));
 }
 
+/*
+ * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
+ * the daemon's answer, checked; a blocking F_SETLKW that a signal interrupts
+ * sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler
+ * without SA_RESTART). The daemon serves what else comes (LOOKUP, OPEN,
+ * GETATTR, FLUSH, RELEASE) until the locker exits.
+ */
+static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int *getlk_seen,
+		       int *interrupted)
+{
+	uint64_t setlkw = 0;
+	int i, st;
+
+	for (i = 0; i < 200; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			continue;
+		}
+		h = get_req(fd);
+		if (!h)
+			return -1;
+		switch (h->opcode) {
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out e = { .nodeid = 2, .attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
+
+			reply(fd, h->unique, 0, &e, sizeof(e));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out a = { .attr = { .ino = h->nodeid, .nlink = 1,
+				.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
+
+			reply(fd, h->unique, 0, &a, sizeof(a));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 7 };
+
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETLK: {
+			struct fuse_lk_in *in = (struct fuse_lk_in *)(h + 1);
+			struct fuse_lk_out o = { .lk = { .start = 0, .end = 99, .type = F_WRLCK, .pid = 1 } };
+
+			*getlk_seen = in->fh == 7 && in->lk.type == F_WRLCK && in->lk.end == 9;
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_SETLKW:
+			setlkw = h->unique;
+			kill(pid, SIGUSR1);
+			break;
+		case FUSE_INTERRUPT: {
+			struct fuse_interrupt_in *in = (struct fuse_interrupt_in *)(h + 1);
+
+			*interrupted = in->unique == setlkw;
+			reply(fd, setlkw, -EINTR, NULL, 0);
+			break;
+		}
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+			break;
+		default:
+			reply(fd, h->unique, 0, NULL, 0);
+		}
+	}
+	return -1;
+}
+
+TEST(posix_locks_through_daemon)
+{
+	struct fuse_init_out init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
+		.max_write = 4096, .flags = FUSE_POSIX_LOCKS,
+	};
+	struct fuse_in_header *h;
+	int getlk_seen = 0, interrupted = 0, fd;
+	char opts[128];
+	pid_t pid;
+
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	mkdir(MNT, 0755);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	ASSERT_EQ(0, mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts));
+	h = get_req(fd);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(FUSE_INIT, h->opcode);
+	reply(fd, h->unique, 0, &init, sizeof(init));
+	pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+		int f, r;
+
+		child_prep();
+		sigaction(SIGUSR1, &sa, NULL);
+		f = open(MNT "/f", O_RDWR);
+		if (f < 0)
+			_exit(100);
+		if (fcntl(f, F_GETLK, &fl) || fl.l_type != F_WRLCK || fl.l_start != 0 || fl.l_len != 100)
+			_exit(101);
+		fl.l_type = F_WRLCK;
+		fl.l_len = 10;
+		r = fcntl(f, F_SETLKW, &fl);
+		_exit(r == 0 ? 0 : errno);
+	}
+	EXPECT_EQ(EINTR, serve_locks(_metadata, fd, pid, &getlk_seen, &interrupted));
+	EXPECT_EQ(1, getlk_seen);
+	EXPECT_EQ(1, interrupted);
+	teardown(fd);
+}
+
 TEST(init_bad_major)
 {
 	int fd = setup(_metadata, 0);
