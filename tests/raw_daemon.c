@@ -808,6 +808,101 @@ TEST(posix_locks_through_daemon)
 	teardown(fd);
 }
 
+/* Writes a notification (unique 0): code, then `size` bytes of payload. */
+static ssize_t notify_raw(int fd, int code, const void *data, size_t size)
+{
+	return reply(fd, 0, code, data, size);
+}
+
+/* Serves one request of a `stat(MNT "/f")`: LOOKUP of "f" answered with node 2
+ * and a long entry time-out (or ENOENT if `gone`), or GETATTR. */
+static int stat_f(struct __test_metadata *_metadata, int fd, int gone)
+{
+	pid_t pid = fork();
+	int i;
+
+	if (pid == 0) {
+		struct stat st;
+
+		child_prep();
+		_exit(stat(MNT "/f", &st) ? errno : 0);
+	}
+	for (i = 0; i < 4; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 300) <= 0)
+			break;
+		h = get_req(fd);
+		if (!h)
+			break;
+		if (h->opcode == FUSE_LOOKUP) {
+			struct fuse_entry_out e = { .nodeid = 2, .entry_valid = 1000, .attr_valid = 1000,
+				.attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
+
+			if (gone)
+				reply(fd, h->unique, -ENOENT, NULL, 0);
+			else
+				reply(fd, h->unique, 0, &e, sizeof(e));
+		} else if (h->opcode == FUSE_GETATTR) {
+			struct fuse_attr_out a = { .attr_valid = 1000, .attr = { .ino = h->nodeid, .nlink = 1,
+				.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
+
+			reply(fd, h->unique, 0, &a, sizeof(a));
+		} else if (h->opcode != FUSE_FORGET && h->opcode != FUSE_BATCH_FORGET) {
+			reply(fd, h->unique, 0, NULL, 0);
+		}
+	}
+	return wait_child(pid, 10);
+}
+
+/*
+ * Notifications are checked like replies: exact sizes, name lengths, known
+ * codes (EINVAL, ENAMETOOLONG), and a name or node that is not cached
+ * (ENOENT). A valid INVAL_ENTRY and DELETE drop the cached name: the next
+ * stat asks the daemon again.
+ */
+TEST_F(raw, notifications_checked_and_applied)
+{
+	struct {
+		struct fuse_notify_inval_entry_out o;
+		char name[2];
+	} ie = { { .parent = 1, .namelen = 1 }, "f" };
+	struct {
+		struct fuse_notify_delete_out o;
+		char name[2];
+	} del = { { .parent = 1, .child = 2, .namelen = 1 }, "f" };
+	struct fuse_notify_inval_inode_out ii = { .ino = 2, .off = 0, .len = -1 };
+	struct fuse_notify_inval_entry_out big = { .parent = 1, .namelen = 2000 };
+	char pad[8] = { 0 };
+
+	EXPECT_EQ(-EINVAL, notify_raw(self->fd, 99, pad, sizeof(pad)));
+	EXPECT_EQ(-EINVAL, notify_raw(self->fd, FUSE_NOTIFY_INVAL_INODE, &ii, sizeof(ii) - 1));
+	EXPECT_EQ(-EINVAL, notify_raw(self->fd, FUSE_NOTIFY_INVAL_ENTRY, &ie, sizeof(ie.o) + 1));
+	EXPECT_EQ(-ENAMETOOLONG, notify_raw(self->fd, FUSE_NOTIFY_INVAL_ENTRY, &big, sizeof(big)));
+	/* Nothing is cached yet. */
+	EXPECT_EQ(-ENOENT, notify_raw(self->fd, FUSE_NOTIFY_INVAL_INODE, &ii, sizeof(ii)));
+	EXPECT_EQ(-ENOENT, notify_raw(self->fd, FUSE_NOTIFY_INVAL_ENTRY, &ie, sizeof(ie.o) + 2));
+
+	EXPECT_EQ(0, stat_f(_metadata, self->fd, 0));
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(ii),
+		  notify_raw(self->fd, FUSE_NOTIFY_INVAL_INODE, &ii, sizeof(ii)));
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(ie.o) + 2,
+		  notify_raw(self->fd, FUSE_NOTIFY_INVAL_ENTRY, &ie, sizeof(ie.o) + 2));
+	/* The name was dropped: the daemon is asked, and now says it is gone. */
+	EXPECT_EQ(ENOENT, stat_f(_metadata, self->fd, 1));
+
+	EXPECT_EQ(0, stat_f(_metadata, self->fd, 0));
+	del.o.child = 3;
+	EXPECT_EQ(-ENOENT, notify_raw(self->fd, FUSE_NOTIFY_DELETE, &del, sizeof(del.o) + 2));
+	/* A DELETE naming the wrong child still unhashed the name (as C): cache it again. */
+	EXPECT_EQ(0, stat_f(_metadata, self->fd, 0));
+	del.o.child = 2;
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(del.o) + 2,
+		  notify_raw(self->fd, FUSE_NOTIFY_DELETE, &del, sizeof(del.o) + 2));
+	EXPECT_EQ(ENOENT, stat_f(_metadata, self->fd, 1));
+}
+
 TEST(init_bad_major)
 {
 	int fd = setup(_metadata, 0);
