@@ -5,7 +5,7 @@
 //! attribute invalidation the C module does after each.
 
 use super::{
-    conn::{Conn, Unsupported},
+    conn::{Conn, ForgetSlot, Unsupported},
     dir::{self, FDentry},
     file::{self, FuseFile},
     inode::{self, Inode},
@@ -159,6 +159,34 @@ fn add_create_ext(conn: &Conn, args: &mut Args, dir: &Inode, d: &FDentry, mode: 
     Ok(())
 }
 
+/// The inode of a new entry the daemon created (counted as one lookup), with its FORGET
+/// reserved; if it cannot be made, the daemon is told to forget the lookup at once.
+fn new_entry_inode(
+    conn: &Conn,
+    dir: &Inode,
+    out: &b::fuse_entry_out,
+    slot: ForgetSlot,
+) -> Result<ARef<Inode>> {
+    let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
+    let new = match inode::iget(
+        dir.super_block(),
+        out.nodeid,
+        out.generation,
+        &out.attr,
+        attr_valid,
+        0,
+        0,
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            conn.queue_forget(slot, out.nodeid, 1);
+            return Err(e);
+        }
+    };
+    inode::reserve_forget(&new)?;
+    Ok(new)
+}
+
 /// Sends a MKNOD, MKDIR, SYMLINK or LINK and attaches the new inode to `entry` (C's
 /// `create_new_entry()`); `mode` holds the file type the reply must have.
 fn create_new_entry(mut args: Args, dir: &Inode, entry: &FDentry, mode: u16) -> Result {
@@ -188,23 +216,7 @@ fn create_new_entry(mut args: Args, dir: &Inode, entry: &FDentry, mode: u16) -> 
             return Err(e);
         }
     };
-    let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
-    let new = match inode::iget(
-        dir.super_block(),
-        out.nodeid,
-        out.generation,
-        &out.attr,
-        attr_valid,
-        0,
-        0,
-    ) {
-        Ok(i) => i,
-        Err(e) => {
-            conn.queue_forget(slot, out.nodeid, 1);
-            return Err(e);
-        }
-    };
-    inode::reserve_forget(&new)?;
+    let new = new_entry_inode(&conn, dir, &out, slot)?;
     entry.drop_hash();
     let alias = entry.splice_alias(Some(new))?;
     dir::set_entry_timeout(alias.as_deref().unwrap_or(entry), &out);
@@ -448,23 +460,7 @@ fn create_open(
         false,
         true,
     )?;
-    let attr_valid = inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec);
-    let new = match inode::iget(
-        dir.super_block(),
-        out.nodeid,
-        out.generation,
-        &out.attr,
-        attr_valid,
-        0,
-        0,
-    ) {
-        Ok(i) => i,
-        Err(e) => {
-            conn.queue_forget(slot, out.nodeid, 1);
-            return Err(e);
-        }
-    };
-    inode::reserve_forget(&new)?;
+    let new = new_entry_inode(&conn, dir, &out, slot)?;
     entry.instantiate(new);
     dir::set_entry_timeout(entry, &out);
     dir_changed(dir);
