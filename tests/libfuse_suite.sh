@@ -2,7 +2,8 @@
 # libfuse's own pytest suites, unmodified: 3.14 (Debian bookworm, protocol
 # 7.31) and 3.17 (Debian trixie, protocol 7.40), built by tools/build-libfuse.
 # Every pytest test becomes a TAP row named by version and test id: "ok" if it
-# passed; a failure, error or skip is "not ok" (the skip reason is printed).
+# passed, "not ok" if it failed or errored, "not ok ... # SKIP" if pytest
+# skipped it (a skip is never a pass).
 . "$(dirname "$0")/lib/tap.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=${TMPDIR:-/tmp}/libfuse_suite.$$
@@ -31,7 +32,7 @@ for build in $BUILDS; do
 		name="libfuse $ver $id"
 		case $result in
 		PASSED | XFAIL) tap_ok "$name" ;;
-		SKIPPED) tap_fail "$name" "skipped" ;;
+		SKIPPED) tap_skip "$name" "skipped by pytest (reasons below)" ;;
 		*) tap_fail "$name" "$(grep -F "$result $id" "$out" | head -1 | cut -c1-300)" ;;
 		esac
 	done < <(grep -E '^(test/)?[^ ]+[.]py::[^ ]+ (PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)' "$out" |

@@ -4,6 +4,8 @@
 #   tap_plan N         print the header and the plan
 #   tap_ok NAME        a passed subtest
 #   tap_fail NAME MSG  a failed subtest (MSG as a diagnostic)
+#   tap_skip NAME WHY  a subtest that did not run: "skip" in the report,
+#                      never a pass (it counts as failed in the totals)
 #   tap_check NAME CMD...   run CMD; ok if it succeeds
 #   tap_done           print the totals and exit 0 if every subtest passed
 
@@ -25,6 +27,11 @@ tap_fail() {
 	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
 	printf '# %s\n' "$@"
 	echo "not ok $TAP_N $name"
+}
+
+tap_skip() {
+	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
+	echo "not ok $TAP_N $1 # SKIP $2"
 }
 
 tap_check() {
