@@ -26,6 +26,7 @@ pub(crate) mod readdir;
 pub(crate) mod request;
 pub(crate) mod setattr;
 pub(crate) mod write;
+pub(crate) mod writeback;
 pub(crate) mod xattr;
 
 use crate::kernel_ext::{fs_type::FsRegistration, miscdevice::MiscRegistration};

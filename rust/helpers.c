@@ -333,3 +333,66 @@ void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
 {
 	memcpy_from_folio(to, folio, offset, len);
 }
+
+struct folio *rust_fuse_write_begin_folio(struct address_space *mapping,
+					  pgoff_t index)
+{
+	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN,
+				   mapping_gfp_mask(mapping));
+}
+
+void rust_fuse_folio_start_writeback(struct folio *folio)
+{
+	folio_start_writeback(folio);
+}
+
+void rust_fuse_mapping_set_error(struct address_space *mapping, int error)
+{
+	mapping_set_error(mapping, error);
+}
+
+void rust_fuse_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+struct address_space *rust_fuse_folio_mapping(struct folio *folio)
+{
+	return folio->mapping;
+}
+
+struct folio *rust_fuse_vmf_folio(struct vm_fault *vmf)
+{
+	return page_folio(vmf->page);
+}
+
+struct file *rust_fuse_vmf_file(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file;
+}
+
+struct file *rust_fuse_vma_file(struct vm_area_struct *vma)
+{
+	return vma->vm_file;
+}
+
+unsigned long rust_fuse_vma_flags(struct vm_area_struct *vma)
+{
+	return vma->vm_flags;
+}
+
+void rust_fuse_vma_set_ops(struct vm_area_struct *vma,
+			   const struct vm_operations_struct *ops)
+{
+	vma->vm_ops = ops;
+}
+
+void rust_fuse_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+int rust_fuse_wbc_sync_all(const struct writeback_control *wbc)
+{
+	return wbc->sync_mode == WB_SYNC_ALL;
+}

@@ -13,6 +13,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
+#include <linux/writeback.h>
 
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid);
 bool rust_fuse_kgid_has_mapping(struct user_namespace *ns, kgid_t gid);
@@ -112,5 +113,22 @@ void rust_fuse_inode_unlock(struct inode *inode);
 ssize_t rust_fuse_generic_write_sync(struct kiocb *iocb, ssize_t count);
 bool rust_fuse_iocb_is_dsync(const struct kiocb *iocb);
 struct inode *rust_fuse_file_inode(const struct file *file);
+
+
+/* Writeback, buffered writes and shared writable mappings. */
+struct folio *rust_fuse_write_begin_folio(struct address_space *mapping,
+					  pgoff_t index);
+void rust_fuse_folio_start_writeback(struct folio *folio);
+void rust_fuse_mapping_set_error(struct address_space *mapping, int error);
+void rust_fuse_folio_lock(struct folio *folio);
+struct address_space *rust_fuse_folio_mapping(struct folio *folio);
+struct folio *rust_fuse_vmf_folio(struct vm_fault *vmf);
+struct file *rust_fuse_vmf_file(struct vm_fault *vmf);
+struct file *rust_fuse_vma_file(struct vm_area_struct *vma);
+unsigned long rust_fuse_vma_flags(struct vm_area_struct *vma);
+void rust_fuse_vma_set_ops(struct vm_area_struct *vma,
+			   const struct vm_operations_struct *ops);
+void rust_fuse_file_accessed(struct file *file);
+int rust_fuse_wbc_sync_all(const struct writeback_control *wbc);
 
 #endif

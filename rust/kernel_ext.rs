@@ -29,4 +29,5 @@ pub(crate) mod seq_file;
 pub(crate) mod super_block;
 pub(crate) mod task;
 pub(crate) mod wait;
+pub(crate) mod writeback;
 pub(crate) mod xattr;

@@ -4,9 +4,11 @@
  * reads, truncates, renames, unlinks, fallocates, copy_file_range calls and
  * fsyncs through libfuse's unmodified passthrough_ll, each mirrored on a plain
  * reference directory; every return value, errno and byte read must match,
- * and at the end every file's contents. Run twice: through the page cache
- * and with -o cache=never (FOPEN_DIRECT_IO). The seed is fixed (override
- * with RANDOM_OPS_SEED) and printed, so a failure can be replayed.
+ * and at the end every file's contents. Run three times: through the page cache,
+ * with -o cache=never (FOPEN_DIRECT_IO) and with -o writeback (the writeback
+ * cache). The seed is fixed (override
+ * with RANDOM_OPS_SEED) and printed, so a failure can be replayed;
+ * RANDOM_OPS_TRACE=1 prints every operation.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -182,6 +184,9 @@ static int run_ops(struct side *mnt, struct side *ref, char *why, size_t whylen)
 			wbuf[k] = (char)(i * 31 + k * 7 + (k >> 9));
 		x = op(mnt, 0, kind, a, c, off, len, mode);
 		y = op(ref, 1, kind, a, c, off, len, mode);
+		if (getenv("RANDOM_OPS_TRACE"))
+			printf("# op %d %s n%d n%d off %lld len %lld mode %d: %lld/%d\n", i,
+			       kinds[kind], a, c, off, len, mode, y.ret, y.err);
 		if (x.ret != y.ret || x.err != y.err) {
 			snprintf(why, whylen, "op %d %s n%d n%d off %lld len %lld mode %d: mount %lld/%d, reference %lld/%d",
 				 i, kinds[kind], a, c, off, len, mode, x.ret, x.err, y.ret, y.err);
@@ -268,6 +273,7 @@ int main(void)
 	char src[PATH_MAX + 16], top[PATH_MAX];
 	const char *cached[] = { "-o", src, NULL };
 	const char *direct[] = { "-o", src, "-o", "cache=never", NULL };
+	const char *wb[] = { "-o", src, "-o", "writeback", NULL };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(top, sizeof(top), "%s/random_ops.%d", tmp, getpid());
@@ -282,6 +288,7 @@ int main(void)
 	printf("TAP version 13\n# seed %#llx\n", (unsigned long long)seed);
 	run("page cache", cached, seed);
 	run("cache=never (direct I/O)", direct, seed + 1);
+	run("writeback cache", wb, seed + 2);
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }

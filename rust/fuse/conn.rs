@@ -147,6 +147,11 @@ pub(crate) struct Negotiated {
     pub(crate) setxattr_ext: bool,
     pub(crate) init_security: bool,
     pub(crate) create_supp_group: bool,
+    /// Regular files are written through the page cache, in the background
+    /// (`FUSE_WRITEBACK_CACHE`): size and times are kept by the kernel.
+    pub(crate) writeback_cache: bool,
+    /// `FOPEN_DIRECT_IO` files may be mapped shared (`FUSE_DIRECT_IO_ALLOW_MMAP`).
+    pub(crate) direct_io_allow_mmap: bool,
 }
 
 /// The connection's state, under its lock.

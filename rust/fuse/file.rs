@@ -11,6 +11,7 @@ use super::{
     inode::{self, Inode},
     proto::{fopen, op, Wire},
     request::{Args, OutSpec, RequestEnd},
+    writeback,
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -237,6 +238,7 @@ impl FuseFile {
 /// `file_operations.release`: dropping the last reference sends RELEASE (see `FuseFile`),
 /// with the closing file as the owner of its `flock()` locks.
 pub(crate) fn release(inode: &Inode, ff: Arc<FuseFile>, file: &File) {
+    writeback::unlink_write_file(inode, &ff);
     ff.conn.poll_forget(ff.kh);
     *ff.inode.lock() = Some(inode.into());
     if ff.flock.load(Ordering::Acquire) {
@@ -246,10 +248,26 @@ pub(crate) fn release(inode: &Inode, ff: Arc<FuseFile>, file: &File) {
     drop(ff);
 }
 
-/// `file_operations.flush` on `close(2)` (C's `fuse_flush()`); ENOSYS is remembered.
+/// `file_operations.flush` on `close(2)` (C's `fuse_flush()`): dirty data is written and
+/// waited for, then FLUSH is sent; ENOSYS is remembered. `FOPEN_NOFLUSH` skips it all
+/// (without the writeback cache).
 pub(crate) fn flush(ff: &FuseFile, file: &File, owner: usize) -> Result {
     let inode = file.inode::<FuseFs>();
     inode::check_bad(inode)?;
+    let wb = ff.conn.neg().writeback_cache;
+    if ff.open_flags & fopen::NOFLUSH != 0 && !wb {
+        return Ok(());
+    }
+    inode.write_now(true)?;
+    {
+        let _guard = inode.lock();
+        writeback::sync_writes(inode)?;
+    }
+    inode.check_write_errors()?;
+    if wb {
+        // The kernel does not keep the block count.
+        super::namei::invalidate_attr_mask(inode, bindings::STATX_BLOCKS);
+    }
     if ff.conn.lacks(Unsupported::Flush) {
         return Ok(());
     }
@@ -282,6 +300,10 @@ pub(crate) fn read_args(ff: &FuseFile, opcode: u32, pos: i64, count: usize) -> R
 /// since the read began (C's `fuse_short_read()` and `fuse_read_update_size()`).
 fn short_read(inode: &Inode, attr_ver: u64, size: i64) {
     let conn = inode::conn(inode);
+    if conn.neg().writeback_cache {
+        // A hole: data after it may be in the page cache, not yet at the daemon.
+        return;
+    }
     let mut st = inode.data().state.lock();
     if attr_ver >= st.attr_version && size < inode.size() {
         st.attr_version = inode::next_attr_version(&conn);
@@ -377,6 +399,7 @@ fn fill_folios(folios: KVec<LockedFolio>, result: core::result::Result<&[u8], i3
 pub(crate) fn read_folio(ff: Option<&FuseFile>, folio: LockedFolio) -> Result {
     inode::check_bad(folio.inode::<FuseFs>())?;
     let ff = ff.ok_or(EIO)?;
+    writeback::wait_page(folio.inode::<FuseFs>(), folio.pos())?;
     let attr_ver = inode::attr_version(&ff.conn);
     let args = read_args(ff, op::READ, folio.pos(), folio.size())?;
     let mut folios = KVec::new();

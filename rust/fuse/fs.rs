@@ -13,11 +13,11 @@ use super::{
     dev::FUSE_DEV_FOPS,
     dir, file, init,
     inode::{self, FuseInode, Inode},
-    ioctl, lock, mount_opts, namei, poll, proto, readdir, setattr, write, xattr,
+    ioctl, lock, mount_opts, namei, poll, proto, readdir, setattr, write, writeback, xattr,
 };
 use crate::bindings as local;
 use crate::kernel_ext::{
-    address_space::{LockedFolio, Readahead},
+    address_space::{GrabbedFolio, LockedFolio, Readahead},
     dentry::Dentry,
     file::{DirEmitter, File, Kiocb, PollTable},
     file_lock::FileLock,
@@ -28,6 +28,7 @@ use crate::kernel_ext::{
     kstat::{Kstat, Kstatfs},
     seq_file::SeqFile,
     super_block::{NewSuperBlock, SuperBlock, SuperParams},
+    writeback::{LaunderFolio, Vma, Writeback},
 };
 use kernel::{
     bindings, c_str, fmt,
@@ -218,7 +219,9 @@ impl FileSystem for FuseFs {
     }
 
     fn open(inode: &Inode, f: &File) -> Result<Arc<file::FuseFile>> {
-        file::open(inode, f)
+        let ff = file::open(inode, f)?;
+        writeback::opened(inode, &ff, f)?;
+        Ok(ff)
     }
 
     fn release(inode: &Inode, data: Arc<file::FuseFile>, f: &File) {
@@ -272,7 +275,8 @@ impl FileSystem for FuseFs {
     }
 
     fn finish_open(inode: &Inode, data: ArcBorrow<'_, file::FuseFile>, f: &File) -> Result {
-        namei::finish_open(inode, &data, f)
+        namei::finish_open(inode, &data, f)?;
+        writeback::opened(inode, &data.into(), f)
     }
 
     fn mknod(dir: &Inode, dentry: &Dentry<Self>, mode: u16, rdev: u32) -> Result {
@@ -336,11 +340,11 @@ impl FileSystem for FuseFs {
     fn fsync(
         data: ArcBorrow<'_, file::FuseFile>,
         f: &File,
-        _start: i64,
-        _end: i64,
+        start: i64,
+        end: i64,
         datasync: bool,
     ) -> Result {
-        write::fsync(&data, f, datasync)
+        write::fsync(&data, f, start, end, datasync)
     }
 
     fn lock(data: ArcBorrow<'_, file::FuseFile>, f: &File, cmd: i32, fl: &mut FileLock) -> Result {
@@ -393,6 +397,41 @@ impl FileSystem for FuseFs {
 
     fn poll(data: ArcBorrow<'_, file::FuseFile>, f: &File, table: Option<&PollTable>) -> u32 {
         poll::poll(data.into(), f, table)
+    }
+
+    fn writepages(wb: &mut Writeback<'_, Self>) -> Result {
+        writeback::writepages(wb)
+    }
+
+    fn write_begin(
+        f: &File,
+        inode: &Inode,
+        folio: &GrabbedFolio,
+        pos: i64,
+        len: usize,
+    ) -> Result {
+        writeback::write_begin(f, inode, folio, pos, len)
+    }
+
+    fn launder_folio(inode: &Inode, folio: &LaunderFolio<'_>) -> Result {
+        writeback::launder_folio(inode, folio)
+    }
+
+    fn write_inode(inode: &Inode, _sync: bool) -> Result {
+        writeback::write_inode(inode)
+    }
+
+    fn mmap(data: ArcBorrow<'_, file::FuseFile>, f: &File, vma: &Vma<'_>) -> Result {
+        writeback::mmap(&data.into(), f, vma)
+    }
+
+    fn page_mkwrite(inode: &Inode, pos: i64) {
+        // A fatal signal ends the wait; the dying task's write then races, as it may.
+        let _ = writeback::wait_page(inode, pos);
+    }
+
+    fn vma_close(f: &File) {
+        writeback::vma_close(f)
     }
 }
 

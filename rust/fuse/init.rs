@@ -47,7 +47,9 @@ pub(crate) const OFFERED: u64 = f::FUSE_ASYNC_READ
     | f::FUSE_SETXATTR_EXT
     | f::FUSE_SECURITY_CTX
     | f::FUSE_CREATE_SUPP_GROUP
-    | f::FUSE_HAS_EXPIRE_ONLY;
+    | f::FUSE_HAS_EXPIRE_ONLY
+    | f::FUSE_WRITEBACK_CACHE
+    | f::FUSE_DIRECT_IO_ALLOW_MMAP;
 
 /// The end of FUSE_INIT: applies the reply to the connection and the super block.
 struct InitEnd {
@@ -127,6 +129,8 @@ impl RequestEnd for InitEnd {
             n.readdirplus_auto = n.do_readdirplus && flags & f::FUSE_READDIRPLUS_AUTO != 0;
             n.parallel_dirops = flags & f::FUSE_PARALLEL_DIROPS != 0;
             n.abort_err = flags & f::FUSE_ABORT_ERROR != 0;
+            n.writeback_cache = flags & f::FUSE_WRITEBACK_CACHE != 0;
+            n.direct_io_allow_mmap = flags & f::FUSE_DIRECT_IO_ALLOW_MMAP != 0;
             if arg.time_gran != 0 && arg.time_gran <= 1_000_000_000 {
                 time_gran = Some(arg.time_gran);
             }

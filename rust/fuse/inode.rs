@@ -11,6 +11,7 @@ use super::{
     conn::{Conn, ForgetSlot},
     fs::FuseFs,
     proto,
+    writeback::WriteState,
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -18,6 +19,7 @@ use crate::kernel_ext::{
     kstat::StatAttrs,
     super_block::SuperBlock,
     task,
+    wait::{wait_queue, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
@@ -59,6 +61,12 @@ pub(crate) struct FuseInode {
     pub(crate) bad: AtomicBool,
     /// A lookup in this directory found an entry: list it with READDIRPLUS next time.
     pub(crate) advise_rdplus: AtomicBool,
+    /// Page-cache WRITEs and the files they go through.
+    #[pin]
+    pub(crate) write: SpinLock<WriteState>,
+    /// Woken when a page-cache WRITE ends.
+    #[pin]
+    pub(crate) write_wait: WaitQueue,
 }
 
 impl FuseInode {
@@ -78,6 +86,8 @@ impl FuseInode {
             }),
             bad: AtomicBool::new(false),
             advise_rdplus: AtomicBool::new(false),
+            write <- new_spinlock!(WriteState::new()),
+            write_wait <- wait_queue!("fuse_inode_write_wait"),
         })
     }
 }
@@ -257,14 +267,23 @@ pub(crate) fn change_attributes(
     st.attr_version = next_attr_version(&conn);
     st.i_time = attr_valid;
     let old_mtime = inode.mtime();
-    let a = inode_attrs(&conn, inode.super_block(), inode.file_type(), attr);
+    let is_wb = neg.writeback_cache && inode.file_type() == bindings::S_IFREG;
+    let mut a = inode_attrs(&conn, inode.super_block(), inode.file_type(), attr);
+    if is_wb {
+        // Writes change size and times first in the kernel: its values win (C's
+        // `fuse_get_cache_mask()`).
+        a.mtime = inode.mtime();
+        a.ctime = inode.ctime();
+    }
     inode.set_attrs(&a);
     st.orig_mode = (inode.file_type() | (attr.mode & 0o7777)) as u16;
     st.orig_ino = attr.ino;
     let old_size = inode.size();
-    inode.set_size(attr.size as i64);
+    if !is_wb {
+        inode.set_size(attr.size as i64);
+    }
     drop(st);
-    if inode.file_type() == bindings::S_IFREG {
+    if inode.file_type() == bindings::S_IFREG && !is_wb {
         let mut inval = false;
         if old_size != attr.size as i64 {
             inode.truncate_pagecache(attr.size as i64);
@@ -298,7 +317,12 @@ pub(crate) fn iget(
                 let kind = kind(attr);
                 let type_bits = attr.mode & bindings::S_IFMT;
                 let a = inode_attrs(&conn, sb, type_bits, attr);
-                let flags = bindings::S_NOATIME | bindings::S_NOCMTIME;
+                // With the writeback cache the kernel keeps a regular file's times.
+                let flags = if conn.neg().writeback_cache && type_bits == bindings::S_IFREG {
+                    bindings::S_NOATIME
+                } else {
+                    bindings::S_NOATIME | bindings::S_NOCMTIME
+                };
                 break new.init(kind, &a, attr.size as i64, generation as u32, flags, true);
             }
             Either::Left(inode) => {
@@ -361,6 +385,14 @@ pub(crate) fn evict(inode: &Inode) {
 /// The stat of an inode from attributes the daemon just sent (C's `fuse_fillattr()`).
 pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
     let conn = conn(inode);
+    let mut times = times(attr);
+    let mut size = attr.size as i64;
+    if conn.neg().writeback_cache && inode.file_type() == bindings::S_IFREG {
+        // The kernel's size and times win (see `change_attributes()`).
+        size = inode.size();
+        times[1] = inode.mtime();
+        times[2] = inode.ctime();
+    }
     StatAttrs {
         dev: inode.super_block().dev(),
         ino: attr.ino,
@@ -369,10 +401,10 @@ pub(crate) fn stat_from_attr(inode: &Inode, attr: &b::fuse_attr) -> StatAttrs {
         uid: task::make_kuid(&conn.user_ns, attr.uid).raw(),
         gid: task::make_kgid(&conn.user_ns, attr.gid).raw(),
         rdev: inode.rdev(),
-        size: attr.size as i64,
+        size,
         blocks: attr.blocks,
         blksize: 1 << blkbits(inode.super_block(), attr),
-        times: times(attr),
+        times,
     }
 }
 

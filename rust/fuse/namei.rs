@@ -17,6 +17,10 @@ use crate::kernel_ext::{error::enosys, file::File, fs_type::AtomicOpen, task};
 use core::mem::size_of;
 use kernel::{bindings, prelude::*, str::CStr, sync::Arc, types::ARef};
 
+/// `STATX_*` bits of what a write changes besides the size (C's `FUSE_STATX_MODIFY`).
+pub(crate) const STATX_MODIFY: u32 =
+    bindings::STATX_MTIME | bindings::STATX_CTIME | bindings::STATX_BLOCKS;
+
 /// `STATX_*` bits of what a write or truncate changes (C's `FUSE_STATX_MODSIZE`).
 pub(crate) const STATX_MODSIZE: u32 =
     bindings::STATX_MTIME | bindings::STATX_CTIME | bindings::STATX_BLOCKS | bindings::STATX_SIZE;

@@ -285,6 +285,8 @@ pub(crate) mod init_flags {
         FUSE_SECURITY_CTX,
         FUSE_CREATE_SUPP_GROUP,
         FUSE_HAS_EXPIRE_ONLY,
+        FUSE_WRITEBACK_CACHE,
+        FUSE_DIRECT_IO_ALLOW_MMAP,
     );
 }
 
@@ -300,4 +302,6 @@ pub(crate) mod fopen {
     pub(crate) const NONSEEKABLE: u32 = b::FOPEN_NONSEEKABLE;
     /// The file is a stream.
     pub(crate) const STREAM: u32 = b::FOPEN_STREAM;
+    /// `close(2)` sends no FLUSH (without the writeback cache).
+    pub(crate) const NOFLUSH: u32 = b::FOPEN_NOFLUSH;
 }

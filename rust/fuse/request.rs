@@ -122,6 +122,21 @@ impl Args {
         Self::from_parts(opcode, nodeid, &[input.as_bytes()], out)
     }
 
+    /// Empty arguments, to leave behind when moving some out.
+    pub(crate) fn empty() -> Self {
+        Self {
+            opcode: 0,
+            nodeid: 0,
+            input: KVVec::new(),
+            out: OutSpec::NONE,
+            nocreds: false,
+            force: false,
+            ext_len: 0,
+            noreply: false,
+            reply_unique: 0,
+        }
+    }
+
     /// Arguments made of several byte strings.
     pub(crate) fn from_parts(
         opcode: u32,
@@ -152,12 +167,8 @@ impl Args {
         let start = self.input.len();
         self.input.extend_with(len, 0, GFP_KERNEL)?;
         let n = from.copy_from(&mut self.input[start..]);
-        if n < len {
-            // A fault cut the copy short (rare): keep only what was copied.
-            let mut kept = KVVec::with_capacity(start + n, GFP_KERNEL)?;
-            kept.extend_from_slice(&self.input[..start + n], GFP_KERNEL)?;
-            self.input = kept;
-        }
+        // A fault may cut the copy short: keep only what was copied.
+        self.truncate_input(start + n);
         Ok(n)
     }
 
@@ -208,6 +219,14 @@ impl Args {
             {
                 self.input = input;
             }
+        }
+    }
+
+    /// Shortens the input to `len` bytes (a longer `len` changes nothing).
+    pub(crate) fn truncate_input(&mut self, len: usize) {
+        if len < self.input.len() {
+            // SAFETY: `len` is less than the length, and `u8` needs no drop.
+            unsafe { self.input.set_len(len) };
         }
     }
 

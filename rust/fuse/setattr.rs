@@ -11,23 +11,25 @@ use super::{
     namei,
     proto::{op, Wire},
     request::{Args, OutSpec},
+    writeback,
 };
 use crate::bindings as b;
 use crate::kernel_ext::{fs_file, iattr::Iattr, task};
 use core::mem::size_of;
 use kernel::{bindings, prelude::*};
 
-/// Whether to send the modification time (C's `update_mtime()`, without the writeback
-/// cache): always, except for the implicit one of `O_TRUNC` and `ftruncate()`.
-fn update_mtime(valid: u32) -> bool {
-    if valid & bindings::ATTR_MTIME_SET != 0 {
+/// Whether to send the modification time (C's `update_mtime()`): always when the kernel
+/// keeps the times (`trust_local`, the writeback cache), else except for the implicit one of
+/// `O_TRUNC` and `ftruncate()`.
+fn update_mtime(valid: u32, trust_local: bool) -> bool {
+    if valid & bindings::ATTR_MTIME_SET != 0 || trust_local {
         return true;
     }
     !(valid & bindings::ATTR_SIZE != 0 && valid & (bindings::ATTR_OPEN | bindings::ATTR_FILE) != 0)
 }
 
 /// The SETATTR argument for a change (C's `iattr_to_fattr()`).
-fn to_fattr(conn: &super::conn::Conn, attr: &Iattr) -> b::fuse_setattr_in {
+fn to_fattr(conn: &super::conn::Conn, attr: &Iattr, trust_local: bool) -> b::fuse_setattr_in {
     let valid = attr.valid();
     let mut arg = b::fuse_setattr_in::zeroed();
     if valid & bindings::ATTR_MODE != 0 {
@@ -55,14 +57,20 @@ fn to_fattr(conn: &super::conn::Conn, attr: &Iattr) -> b::fuse_setattr_in {
             arg.valid |= b::FATTR_ATIME_NOW;
         }
     }
-    if valid & bindings::ATTR_MTIME != 0 && update_mtime(valid) {
+    if valid & bindings::ATTR_MTIME != 0 && update_mtime(valid, trust_local) {
         arg.valid |= b::FATTR_MTIME;
         let (sec, nsec) = attr.mtime();
         arg.mtime = sec as u64;
         arg.mtimensec = nsec;
-        if valid & bindings::ATTR_MTIME_SET == 0 {
+        if valid & bindings::ATTR_MTIME_SET == 0 && !trust_local {
             arg.valid |= b::FATTR_MTIME_NOW;
         }
+    }
+    if valid & bindings::ATTR_CTIME != 0 && trust_local {
+        arg.valid |= b::FATTR_CTIME;
+        let (sec, nsec) = attr.ctime();
+        arg.ctime = sec as u64;
+        arg.ctimensec = nsec;
     }
     arg
 }
@@ -93,10 +101,36 @@ fn do_setattr(entry: &FDentry, inode: &Inode, attr: &mut Iattr) -> Result {
         }
         file = None;
     }
-    let mut inarg = to_fattr(&conn, attr);
-    if let Some(ff) = file.and_then(|f| fs_file::regular_file_data::<FuseFs>(f, inode)) {
+    let fh = file
+        .and_then(|f| fs_file::regular_file_data::<FuseFs>(f, inode))
+        .map(|ff| ff.fh);
+    // With the writeback cache the kernel keeps size and times: dirty data goes first, and
+    // a truncation holds new WRITEs back until the daemon has the new size.
+    let is_wb = writeback::is_wb(inode);
+    let is_truncate = valid & bindings::ATTR_SIZE != 0;
+    let flush_first = bindings::ATTR_MODE
+        | bindings::ATTR_UID
+        | bindings::ATTR_GID
+        | bindings::ATTR_MTIME_SET
+        | bindings::ATTR_TIMES_SET;
+    if is_wb && valid & flush_first != 0 {
+        inode.write_now(true)?;
+        writeback::sync_writes(inode)?;
+    }
+    let _nowrite = if is_truncate {
+        let guard = writeback::set_nowrite(inode)?;
+        if is_wb && attr.size() != inode.size() {
+            attr.set_valid(attr.valid() | bindings::ATTR_MTIME | bindings::ATTR_CTIME);
+        }
+        Some(guard)
+    } else {
+        None
+    };
+    let valid = attr.valid();
+    let mut inarg = to_fattr(&conn, attr, is_wb);
+    if let Some(fh) = fh {
         inarg.valid |= b::FATTR_FH;
-        inarg.fh = ff.fh;
+        inarg.fh = fh;
     }
     let is_dir = inode.file_type() == bindings::S_IFDIR;
     if neg.handle_killpriv_v2 && !is_dir && valid & (bindings::ATTR_UID | bindings::ATTR_GID) != 0 {
@@ -137,7 +171,27 @@ fn do_setattr(entry: &FDentry, inode: &Inode, attr: &mut Iattr) -> Result {
     } else {
         inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec)
     };
+    if is_wb {
+        let _st = inode.data().state.lock();
+        let mtime = (valid & bindings::ATTR_MTIME != 0).then(|| attr.mtime());
+        let ctime = (valid & bindings::ATTR_CTIME != 0).then(|| attr.ctime());
+        inode.set_cmtime(mtime, ctime);
+    }
     inode::change_attributes(inode, &out.attr, None, attr_valid, 0, 0);
+    if is_wb && is_truncate {
+        // `change_attributes()` keeps the kernel's size: set the new one here.
+        let old_size = inode.size();
+        {
+            let mut st = inode.data().state.lock();
+            st.attr_version = inode::next_attr_version(&conn);
+            inode.set_size(out.attr.size as i64);
+        }
+        drop(_nowrite);
+        if old_size != out.attr.size as i64 {
+            inode.truncate_pagecache(out.attr.size as i64);
+            let _ = inode.invalidate_pages();
+        }
+    }
     Ok(())
 }
 

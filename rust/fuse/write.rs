@@ -16,6 +16,7 @@ use super::{
     namei,
     proto::{fopen, op, Wire},
     request::{Args, OutSpec},
+    writeback,
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -145,18 +146,33 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
     }
 }
 
-/// `file_operations.write_iter` (C's `fuse_file_write_iter()`).
+/// `file_operations.write_iter` (C's `fuse_file_write_iter()`): with the writeback cache,
+/// through the page cache (C's `fuse_cache_write_iter()`), else write-through.
 pub(crate) fn write_iter(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter) -> Result<usize> {
     // A counted reference: the kiocb is borrowed mutably below.
     let inode: ARef<Inode> = iocb.file().inode::<FuseFs>().into();
     let inode = &*inode;
     inode::check_bad(inode)?;
     let direct_io = ff.open_flags & fopen::DIRECT_IO != 0;
+    if writeback::is_wb(inode) && !direct_io && !iocb.is_direct() {
+        // Fresh size (for O_APPEND and the end-of-file checks) and mode (set-id bits).
+        super::file::update_attributes(inode, bindings::STATX_SIZE | bindings::STATX_MODE)?;
+        let neg = ff.conn().neg();
+        let setid = u32::from(inode.mode()) & (bindings::S_ISUID | bindings::S_ISGID) != 0;
+        if !(neg.handle_killpriv_v2 && setid && !task::capable_fsetid()) {
+            return iocb.generic_write(from);
+        }
+        // The daemon must clear the set-id bits with the write: write through.
+    }
     let written = {
         let _guard = inode.lock();
         if iocb.write_checks(from)? == 0 {
             return Ok(0);
         }
+        // Dirty cached data of the range (a shared mapping, the writeback cache) goes
+        // first, so that it cannot overwrite this write later.
+        let count = from.count() as i64;
+        writeback::writeback_range(inode, iocb.pos(), iocb.pos() + count - 1)?;
         if !direct_io {
             // C's `fuse_cache_write_iter()`: privileges and times first.
             let file = iocb.file();
@@ -180,8 +196,9 @@ pub(crate) fn write_iter(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter) ->
 }
 
 /// `file_operations.fsync` of files and directories (C's `fuse_fsync()` and
-/// `fuse_dir_fsync()`): FSYNC or FSYNCDIR; ENOSYS is remembered and then means success.
-pub(crate) fn fsync(ff: &FuseFile, file: &File, datasync: bool) -> Result {
+/// `fuse_dir_fsync()`): a file's dirty data and times are written and waited for first;
+/// then FSYNC or FSYNCDIR; ENOSYS is remembered and then means success.
+pub(crate) fn fsync(ff: &FuseFile, file: &File, start: i64, end: i64, datasync: bool) -> Result {
     let inode = file.inode::<FuseFs>();
     inode::check_bad(inode)?;
     let conn = ff.conn();
@@ -191,6 +208,11 @@ pub(crate) fn fsync(ff: &FuseFile, file: &File, datasync: bool) -> Result {
         (op::FSYNC, Unsupported::Fsync)
     };
     let _guard = inode.lock();
+    if !ff.is_dir {
+        file.write_and_wait_range(start, end)?;
+        writeback::sync_writes(inode)?;
+        inode.sync_metadata(true)?;
+    }
     if conn.lacks(which) {
         return Ok(());
     }
@@ -226,6 +248,11 @@ pub(crate) fn fallocate(ff: &FuseFile, file: &File, mode: i32, offset: i64, len:
     let _guard = inode.lock();
     if mode & keep == 0 && end > inode.size() {
         inode.newsize_ok(end)?;
+    }
+    if mode & ranges != 0 {
+        // Dirty or in-flight data of the range must not land after it is zeroed (the C
+        // module flushes for PUNCH_HOLE only).
+        writeback::writeback_range(inode, offset, end - 1)?;
     }
     file.remove_privs()?;
     file.update_time()?;
@@ -330,9 +357,14 @@ fn fuse_copy(
     if !core::ptr::eq(inode_in.super_block(), inode_out.super_block()) {
         return Err(EXDEV);
     }
+    {
+        let _guard = inode_in.lock();
+        writeback::writeback_range(inode_in, pos_in, pos_in + len as i64 - 1)?;
+    }
     let _guard = inode_out.lock();
     file_out.remove_privs()?;
     file_out.update_time()?;
+    writeback::writeback_range(inode_out, pos_out, pos_out + len as i64 - 1)?;
     let mut inarg = b::fuse_copy_file_range_in::zeroed();
     inarg.fh_in = ff_in.fh;
     inarg.off_in = pos_in as u64;

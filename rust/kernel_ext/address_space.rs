@@ -131,6 +131,7 @@ pub(crate) const fn operations<T: FileSystem>() -> bindings::address_space_opera
     if T::HAS_READAHEAD {
         ops.readahead = Some(readahead_callback::<T>);
     }
+    super::writeback::fill_aops::<T>(&mut ops);
     ops
 }
 
@@ -186,6 +187,28 @@ impl GrabbedFolio {
         self.0.as_ptr()
     }
 
+    /// Takes over a locked folio and one reference on it.
+    ///
+    /// # Safety
+    ///
+    /// `folio` must be locked by the caller, who holds a reference on it; both go to the
+    /// new instance.
+    pub(crate) unsafe fn from_raw(folio: NonNull<bindings::folio>) -> Self {
+        // INVARIANT: The caller's guarantee.
+        Self(folio)
+    }
+
+    /// Gives the lock and the reference up to the caller.
+    pub(crate) fn into_raw(self) -> *mut bindings::folio {
+        core::mem::ManuallyDrop::new(self).as_raw()
+    }
+
+    /// Marks the folio dirty (`folio_mark_dirty()`), for write-back later.
+    pub(crate) fn mark_dirty(&self) {
+        // SAFETY: The folio is locked and belongs to a page cache (type invariant).
+        unsafe { bindings::folio_mark_dirty(self.as_raw()) };
+    }
+
     /// The file position of the folio's first byte.
     pub(crate) fn pos(&self) -> i64 {
         // SAFETY: The folio is locked, so its index is stable.
@@ -211,6 +234,15 @@ impl GrabbedFolio {
     pub(crate) fn is_uptodate(&self) -> bool {
         // SAFETY: The folio is live (type invariant).
         unsafe { local::rust_fuse_folio_test_uptodate(self.as_raw()) }
+    }
+
+    /// Zeroes bytes `[start, end)` of the folio (cut at its end).
+    pub(crate) fn zero_range(&self, start: usize, end: usize) {
+        let end = end.min(self.size());
+        if start < end {
+            // SAFETY: We hold the folio's lock; the range is in the folio.
+            unsafe { local::rust_fuse_folio_zero_segment(self.as_raw(), start, end) };
+        }
     }
 
     /// Zeroes the folio from `start` and marks it as holding the file's data.

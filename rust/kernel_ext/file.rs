@@ -80,6 +80,12 @@ impl File {
         unsafe { super::inode::Inode::from_raw((*self.as_raw()).f_inode) }
     }
 
+    /// Whether the file was opened for writing (`FMODE_WRITE`).
+    pub(crate) fn may_write(&self) -> bool {
+        // SAFETY: `f_mode` is set at open and constant afterwards.
+        unsafe { (*self.as_raw()).f_mode & crate::bindings::FMODE_WRITE != 0 }
+    }
+
     /// Makes the file a stream: no position, reads and writes ignore it (`stream_open()`).
     pub(crate) fn stream_open(&self) {
         // SAFETY: Called during `open`, before the file is published.
@@ -318,6 +324,20 @@ impl Kiocb {
     pub(crate) fn generic_read(&mut self, to: &mut IovIter) -> Result<usize> {
         // SAFETY: Both are live and ours for the call; the file's mapping has `read_folio`.
         let n = unsafe { bindings::generic_file_read_iter(self.0.get(), to.as_raw()) };
+        if n < 0 {
+            Err(Error::from_errno(n as i32))
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// A buffered write through the page cache with the address space's `write_begin` and
+    /// `write_end` (`generic_file_write_iter()`: takes the inode lock, checks, removes
+    /// privileges, updates the times, copies, and syncs for O_SYNC).
+    pub(crate) fn generic_write(&mut self, from: &mut IovIter) -> Result<usize> {
+        // SAFETY: Both are live and ours for the call; the file's mapping has `write_begin`
+        // and `write_end` (the caller's file system implements them).
+        let n = unsafe { bindings::generic_file_write_iter(self.0.get(), from.as_raw()) };
         if n < 0 {
             Err(Error::from_errno(n as i32))
         } else {

@@ -60,7 +60,11 @@ impl<T: FileSystem> Ops<T> {
         let mut ops = Self::common_fops();
         ops.llseek = Some(llseek_callback::<T>);
         ops.read_iter = Some(read_iter_callback::<T>);
-        ops.mmap = Some(bindings::generic_file_readonly_mmap);
+        ops.mmap = if T::HAS_MMAP {
+            Some(super::writeback::mmap_callback::<T>)
+        } else {
+            Some(bindings::generic_file_readonly_mmap)
+        };
         ops.splice_read = Some(bindings::filemap_splice_read);
         ops.flush = Some(flush_callback::<T>);
         super::file_write_ops::file_ops::<T>(&mut ops);

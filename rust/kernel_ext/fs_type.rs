@@ -8,7 +8,7 @@
 //! in `fc->fs_private` until the VFS frees the context.
 
 use super::{
-    address_space::{LockedFolio, Readahead},
+    address_space::{GrabbedFolio, LockedFolio, Readahead},
     dentry::Dentry,
     file::{DirEmitter, File, Kiocb, PollTable},
     file_lock::FileLock,
@@ -20,6 +20,7 @@ use super::{
     registration::RegistrationFlag,
     seq_file::SeqFile,
     super_block::{NewSuperBlock, SuperBlock},
+    writeback::{LaunderFolio, Vma, Writeback},
 };
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit};
@@ -439,6 +440,63 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     ) -> u32 {
         let _ = (data, file, table);
         0
+    }
+
+    /// Writes dirty folios back (`address_space_operations.writepages`); with it, folios
+    /// can be dirtied (`dirty_folio`).
+    fn writepages(wb: &mut Writeback<'_, Self>) -> Result {
+        let _ = wb;
+        Err(EIO)
+    }
+
+    /// Prepares the locked folio a buffered write of `len` bytes at `pos` will copy into
+    /// (`address_space_operations.write_begin`): fills what the write will not cover. With
+    /// it, [`Kiocb::generic_write`] works and `write_end` marks the folio dirty.
+    fn write_begin(
+        file: &File,
+        inode: &Inode<Self>,
+        folio: &GrabbedFolio,
+        pos: i64,
+        len: usize,
+    ) -> Result {
+        let _ = (file, inode, folio, pos, len);
+        Err(EIO)
+    }
+
+    /// Writes a dirty folio about to be invalidated (`address_space_operations.launder_folio`).
+    fn launder_folio(inode: &Inode<Self>, folio: &LaunderFolio<'_>) -> Result {
+        let _ = (inode, folio);
+        Err(EIO)
+    }
+
+    /// Writes a dirty inode's metadata back (`super_operations.write_inode`).
+    fn write_inode(inode: &Inode<Self>, sync: bool) -> Result {
+        let _ = (inode, sync);
+        Ok(())
+    }
+
+    /// Accepts or refuses a mapping of a regular file (`file_operations.mmap`); without it
+    /// only read-only shared mappings are allowed (`generic_file_readonly_mmap()`). Accepted
+    /// mappings use the page cache, [`FileSystem::page_mkwrite`] and
+    /// [`FileSystem::vma_close`].
+    fn mmap(
+        data: <Self::FileData as ForeignOwnable>::Borrowed<'_>,
+        file: &File,
+        vma: &Vma<'_>,
+    ) -> Result {
+        let _ = (data, file, vma);
+        Err(ENODEV)
+    }
+
+    /// A mapped folio at `pos` is about to be written through a mapping; it is locked and
+    /// will be dirtied after this returns (`vm_operations_struct.page_mkwrite`).
+    fn page_mkwrite(inode: &Inode<Self>, pos: i64) {
+        let _ = (inode, pos);
+    }
+
+    /// A mapping of `file` goes away (`vm_operations_struct.close`).
+    fn vma_close(file: &File) {
+        let _ = file;
     }
 }
 

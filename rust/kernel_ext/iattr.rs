@@ -92,6 +92,12 @@ impl Iattr {
         (t.tv_sec, t.tv_nsec as u32)
     }
 
+    /// The new change time (`ATTR_CTIME`).
+    pub(crate) fn ctime(&self) -> (i64, u32) {
+        let t = &self.raw().ia_ctime;
+        (t.tv_sec, t.tv_nsec as u32)
+    }
+
     /// The open file of an `ftruncate()` (`ATTR_FILE`).
     pub(crate) fn file(&self) -> Option<&File> {
         if self.valid() & bindings::ATTR_FILE == 0 {

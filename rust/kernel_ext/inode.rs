@@ -222,6 +222,33 @@ impl<T: FileSystem> Inode<T> {
         }
     }
 
+    /// The change time (seconds, nanoseconds).
+    pub(crate) fn ctime(&self) -> (i64, u32) {
+        // SAFETY: Plain fields; racy reads are fine, as in C.
+        unsafe {
+            let i = self.as_raw();
+            (
+                ptr::read_volatile(ptr::addr_of!((*i).i_ctime_sec)),
+                ptr::read_volatile(ptr::addr_of!((*i).i_ctime_nsec)),
+            )
+        }
+    }
+
+    /// Sets the modification and change times the kernel keeps for the file system;
+    /// `None` keeps one as it is. The caller holds the file system's attribute lock.
+    pub(crate) fn set_cmtime(&self, mtime: Option<(i64, u32)>, ctime: Option<(i64, u32)>) {
+        let inode = self.as_raw();
+        let (m, c) = (mtime.unwrap_or(self.mtime()), ctime.unwrap_or(self.ctime()));
+        // SAFETY: The inode is live; the caller serialises attribute writes.
+        unsafe {
+            let a = (
+                ptr::read_volatile(ptr::addr_of!((*inode).i_atime_sec)),
+                ptr::read_volatile(ptr::addr_of!((*inode).i_atime_nsec)),
+            );
+            local::rust_fuse_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1);
+        }
+    }
+
     /// Checks `mask` (`MAY_*`) against the mode bits and owner (`generic_permission()`).
     pub(crate) fn generic_permission(&self, mask: i32) -> Result {
         // SAFETY: The inode is live; `nop_mnt_idmap` is the identity mapping.

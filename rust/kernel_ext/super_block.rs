@@ -319,6 +319,9 @@ impl<T: FileSystem> Tables<T> {
         if T::HAS_UMOUNT_BEGIN {
             ops.umount_begin = Some(umount_begin_callback::<T>);
         }
+        if T::HAS_WRITE_INODE {
+            ops.write_inode = Some(super::writeback::write_inode_callback::<T>);
+        }
         ops
     };
 
