@@ -100,7 +100,16 @@ static struct res op(struct side *s, int which, int kind, int a, int c, long lon
 			close(fd);
 		return r;
 	case 4: /* append */
-		fd = open(path(s, a), O_WRONLY | O_APPEND | O_CREAT, 0644);
+		/*
+		 * Created first without O_APPEND: libfuse 3.14's passthrough_ll keeps
+		 * O_APPEND on a file it creates even with -o writeback (it strips it
+		 * only at OPEN), and the kernel's write-back through that file handle
+		 * then lands at the end of the file instead of at its offset.
+		 */
+		fd = open(path(s, a), O_WRONLY | O_CREAT, 0644);
+		if (fd >= 0)
+			close(fd);
+		fd = open(path(s, a), O_WRONLY | O_APPEND);
 		if (fd < 0)
 			return RES(-1);
 		r = RES(write(fd, wbuf, len));

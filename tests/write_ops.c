@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <stdint.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -432,6 +433,84 @@ static void test_default_permissions(void)
 	      WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Shared writable mappings (both without and with the writeback cache). */
+static void test_mmap(void)
+{
+	static char w[8192], r[8192];
+	char *p;
+	int fd, ok;
+
+	fill(w, sizeof(w), 21);
+	fd = open(m("map"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+	ok = fd >= 0 && !ftruncate(fd, sizeof(w));
+	p = ok ? mmap(NULL, sizeof(w), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	CHECK("mmap: a MAP_SHARED writable mapping is allowed", p != MAP_FAILED);
+	if (p == MAP_FAILED) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	memcpy(p, w, sizeof(w));
+	CHECK("mmap: stores reach the backing file after msync(MS_SYNC)",
+	      !msync(p, sizeof(w), MS_SYNC) && read_all(b("map"), r, sizeof(r)) == sizeof(w) &&
+		      !memcmp(r, w, sizeof(w)));
+	CHECK("mmap: write(2) and stores to the same page both land",
+	      pwrite(fd, "written", 7, 100) == 7 && (memcpy(p + 200, "stored", 6), 1) &&
+		      !msync(p, sizeof(w), MS_SYNC) && read_all(b("map"), r, sizeof(r)) == sizeof(w) &&
+		      !memcmp(r + 100, "written", 7) && !memcmp(r + 200, "stored", 6));
+	memcpy(p + 5000, "unsynced", 8);
+	munmap(p, sizeof(w));
+	close(fd);
+	CHECK("mmap: stores reach the backing file after munmap and close, without msync",
+	      read_all(b("map"), r, sizeof(r)) == sizeof(w) && !memcmp(r + 5000, "unsynced", 8));
+	unlink(m("map"));
+}
+
+/* The writeback cache: data and times are kept in the kernel and written back. */
+static void test_writeback(void)
+{
+	static char w[20000], r[20000], z[200];
+	struct stat st, bst;
+	int fd;
+
+	fill(w, sizeof(w), 31);
+	fd = open(m("wb"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+	CHECK("writeback: small writes are kept and counted in the size",
+	      fd >= 0 && pwrite(fd, w, 1000, 0) == 1000 && pwrite(fd, w + 1000, 1000, 1000) == 1000 &&
+		      !fstat(fd, &st) && st.st_size == 2000 && size_of(m("wb")) == 2000);
+	CHECK("writeback: fsync writes the data and the times to the daemon",
+	      !fstat(fd, &st) && !fsync(fd) && read_all(b("wb"), r, sizeof(r)) == 2000 &&
+		      !memcmp(r, w, 2000) && !stat(b("wb"), &bst) &&
+		      bst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+		      bst.st_mtim.tv_nsec == st.st_mtim.tv_nsec);
+	memset(z, 0, sizeof(z));
+	CHECK("writeback: truncation drops dirty data beyond the new size",
+	      pwrite(fd, w, 8192, 0) == 8192 && !ftruncate(fd, 100) &&
+		      pwrite(fd, "x", 1, 300) == 1 && !fsync(fd) && size_of(b("wb")) == 301 &&
+		      read_all(b("wb"), r, sizeof(r)) == 301 && !memcmp(r, w, 100) &&
+		      !memcmp(r + 100, z, 200) && r[300] == 'x');
+	close(fd);
+	fd = open(m("wb"), O_WRONLY | O_APPEND);
+	CHECK("writeback: O_APPEND writes at the kernel's size",
+	      fd >= 0 && write(fd, "tail", 4) == 4 && !close(fd) && size_of(b("wb")) == 305 &&
+		      read_all(b("wb"), r, sizeof(r)) == 305 && !memcmp(r + 301, "tail", 4));
+	/* A file the page cache has not seen: a partial-page write reads the page first. */
+	fd = open(b("wbold"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (fd >= 0) {
+		write(fd, w, 10000);
+		close(fd);
+	}
+	fd = open(m("wbold"), O_WRONLY);
+	CHECK("writeback: a partial-page write keeps the rest of the page from the daemon",
+	      fd >= 0 && pwrite(fd, "patch", 5, 5000) == 5 && !close(fd) &&
+		      read_all(b("wbold"), r, sizeof(r)) == 10000 && !memcmp(r, w, 5000) &&
+		      !memcmp(r + 5000, "patch", 5) && !memcmp(r + 5005, w + 5005, 4995));
+	CHECK("writeback: data written and closed is read back through the mount",
+	      read_all(m("wbold"), r, sizeof(r)) == 10000 && !memcmp(r + 5000, "patch", 5));
+	unlink(m("wb"));
+	unlink(m("wbold"));
+}
+
 static int run_mount(const char *const *opts, void (*tests[])(void))
 {
 	pid_t pid = start_daemon("passthrough_ll_cfg", M, opts);
@@ -455,10 +534,12 @@ int main(void)
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char src[PATH_MAX + 16];
 	static void (*plain[])(void) = { test_files, test_names, test_ranges, test_xattr_locks,
-					 test_other_user, NULL };
+					 test_other_user, test_mmap, NULL };
+	static void (*wb[])(void) = { test_writeback, test_mmap, NULL };
 	static void (*perms[])(void) = { test_default_permissions, NULL };
 	const char *opts1[] = { "-o", src, "-o", "xattr", NULL };
 	const char *opts2[] = { "-o", src, "-o", "allow_other,default_permissions", NULL };
+	const char *opts3[] = { "-o", src, "-o", "writeback", NULL };
 
 	snprintf(M, sizeof(M), "%s/write_ops.%d/mnt", tmp, getpid());
 	snprintf(B, sizeof(B), "%s/write_ops.%d/src", tmp, getpid());
@@ -472,6 +553,7 @@ int main(void)
 	printf("TAP version 13\n");
 	run_mount(opts1, plain);
 	run_mount(opts2, perms);
+	run_mount(opts3, wb);
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }

@@ -459,6 +459,9 @@ pub(crate) fn readahead(rac: &mut Readahead<'_>) {
                 break;
             };
             pages += f.size() / PAGE_SIZE;
+            // A page-cache WRITE of this page may still be in flight: the daemon must see it
+            // first. A fatal signal ends the wait; the read then races, as it may.
+            let _ = writeback::wait_page(f.inode::<FuseFs>(), f.pos());
             // Within the capacity: no allocation, no failure.
             if folios.push(f, GFP_KERNEL).is_err() {
                 break;

@@ -171,26 +171,28 @@ fn do_setattr(entry: &FDentry, inode: &Inode, attr: &mut Iattr) -> Result {
     } else {
         inode::time_to_jiffies(out.attr_valid, out.attr_valid_nsec)
     };
-    if is_wb {
-        let _st = inode.data().state.lock();
-        let mtime = (valid & bindings::ATTR_MTIME != 0).then(|| attr.mtime());
-        let ctime = (valid & bindings::ATTR_CTIME != 0).then(|| attr.ctime());
-        inode.set_cmtime(mtime, ctime);
-    }
-    inode::change_attributes(inode, &out.attr, None, attr_valid, 0, 0);
-    if is_wb && is_truncate {
-        // `change_attributes()` keeps the kernel's size: set the new one here.
-        let old_size = inode.size();
-        {
-            let mut st = inode.data().state.lock();
+    let new_size = out.attr.size as i64;
+    let old_size = inode.size();
+    {
+        let mut st = inode.data().state.lock();
+        if is_wb {
+            let mtime = (valid & bindings::ATTR_MTIME != 0).then(|| attr.mtime());
+            let ctime = (valid & bindings::ATTR_CTIME != 0).then(|| attr.ctime());
+            inode.set_cmtime(mtime, ctime);
+        }
+        if is_truncate {
+            // The new size first: held-back WRITEs are cut at it when released.
             st.attr_version = inode::next_attr_version(&conn);
-            inode.set_size(out.attr.size as i64);
+            inode.set_size(new_size);
         }
-        drop(_nowrite);
-        if old_size != out.attr.size as i64 {
-            inode.truncate_pagecache(out.attr.size as i64);
-            let _ = inode.invalidate_pages();
-        }
+    }
+    // Released before the page cache is invalidated: laundering a dirty folio sends a
+    // WRITE and waits for it (C's comment in `fuse_do_setattr()`).
+    drop(_nowrite);
+    inode::change_attributes(inode, &out.attr, None, attr_valid, 0, 0);
+    if is_truncate && old_size != new_size {
+        inode.truncate_pagecache(new_size);
+        let _ = inode.invalidate_pages();
     }
     Ok(())
 }

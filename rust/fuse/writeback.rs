@@ -42,7 +42,7 @@ use kernel::{
 /// The write-back state of an inode, under its lock.
 pub(crate) struct WriteState {
     /// Open files that may write, by poll key (C's `write_files`): write-back uses the
-    /// first.
+    /// newest.
     files: RBTree<u64, Arc<FuseFile>>,
     /// Page ranges `(first, last)` of the page-cache WRITEs being built, queued or sent and
     /// not answered, by id (C's `fi->writepages` tree).
@@ -176,8 +176,9 @@ pub(crate) fn opened(inode: &Inode, ff: &Arc<FuseFile>, file: &File) -> Result {
     Ok(())
 }
 
+/// The file write-back goes through: the newest one, as in the C module.
 fn write_file(inode: &Inode) -> Option<Arc<FuseFile>> {
-    inode.data().write.lock().files.values().next().cloned()
+    inode.data().write.lock().files.values().last().cloned()
 }
 
 /// Starts a WRITE of page-cache data at `pos` through `ff`; the data is appended to it.
