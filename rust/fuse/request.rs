@@ -416,10 +416,16 @@ impl Request {
 
     /// Copies the reply payload in with `fill` (a writer in phase `Writing`).
     pub(crate) fn fill_reply(&self, len: usize, fill: impl FnOnce(&mut [u8]) -> Result) -> Result {
-        let mut buf = self.reply.lock();
-        let dst = buf.get_mut(..len).ok_or(EINVAL)?;
-        fill(dst)?;
-        drop(buf);
+        // The buffer is filled outside its lock: filling copies from the daemon's memory and
+        // may fault (`mmap_lock`), while a sender may wait for the reply under `mmap_lock`
+        // (a mapping's `close` writes dirty pages back). Only the one reply writer fills it.
+        let mut buf = core::mem::replace(&mut *self.reply.lock(), KVVec::new());
+        let result = match buf.get_mut(..len) {
+            Some(dst) => fill(dst),
+            None => Err(EINVAL),
+        };
+        *self.reply.lock() = buf;
+        result?;
         self.state.lock().out_len = len;
         Ok(())
     }
