@@ -403,13 +403,7 @@ impl FileSystem for FuseFs {
         writeback::writepages(wb)
     }
 
-    fn write_begin(
-        f: &File,
-        inode: &Inode,
-        folio: &GrabbedFolio,
-        pos: i64,
-        len: usize,
-    ) -> Result {
+    fn write_begin(f: &File, inode: &Inode, folio: &GrabbedFolio, pos: i64, len: usize) -> Result {
         writeback::write_begin(f, inode, folio, pos, len)
     }
 

@@ -5,12 +5,7 @@
 //! `write_end`), shared writable mappings (`mmap` with `page_mkwrite`), `write_inode`, and
 //! the inode and file helpers that start or wait for writeback.
 
-use super::{
-    address_space::GrabbedFolio,
-    file::File,
-    fs_type::FileSystem,
-    inode::Inode,
-};
+use super::{address_space::GrabbedFolio, file::File, fs_type::FileSystem, inode::Inode};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -276,7 +271,8 @@ unsafe extern "C" fn write_begin_callback<T: FileSystem>(
         // SAFETY: `__filemap_get_folio(FGP_WRITEBEGIN)` returned a locked, referenced folio.
         let folio = unsafe { GrabbedFolio::from_raw(f) };
         // SAFETY: The VFS passes the open file of `T` being written and its mapping.
-        let (file, inode) = unsafe { (File::from_raw(file), Inode::<T>::from_raw((*mapping).host)) };
+        let (file, inode) =
+            unsafe { (File::from_raw(file), Inode::<T>::from_raw((*mapping).host)) };
         T::write_begin(file, inode, &folio, pos, len as usize)?;
         // SAFETY: `foliop` is valid for writes; the lock and reference go to `write_end`.
         unsafe { *foliop = folio.into_raw() };
@@ -356,7 +352,12 @@ pub(crate) unsafe extern "C" fn write_inode_callback<T: FileSystem>(
     wbc: *mut bindings::writeback_control,
 ) -> c_int {
     // SAFETY: Both are live for the call.
-    let (inode, sync) = unsafe { (Inode::<T>::from_raw(inode), local::rust_fuse_wbc_sync_all(wbc)) };
+    let (inode, sync) = unsafe {
+        (
+            Inode::<T>::from_raw(inode),
+            local::rust_fuse_wbc_sync_all(wbc),
+        )
+    };
     from_result(|| {
         T::write_inode(inode, sync != 0)?;
         Ok(0)
@@ -417,7 +418,12 @@ unsafe extern "C" fn page_mkwrite_callback<T: FileSystem>(
     vmf: *mut bindings::vm_fault,
 ) -> bindings::vm_fault_t {
     // SAFETY: The fault, its area and the area's file are live for the call.
-    let (file, folio) = unsafe { (local::rust_fuse_vmf_file(vmf), local::rust_fuse_vmf_folio(vmf)) };
+    let (file, folio) = unsafe {
+        (
+            local::rust_fuse_vmf_file(vmf),
+            local::rust_fuse_vmf_folio(vmf),
+        )
+    };
     // SAFETY: The file is an open file of `T`.
     let inode = unsafe { File::from_raw(file) }.inode::<T>();
     // SAFETY: The file is live; the folio is referenced by the fault; locking it may sleep,
