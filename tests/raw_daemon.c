@@ -903,6 +903,102 @@ TEST_F(raw, notifications_checked_and_applied)
 	EXPECT_EQ(ENOENT, stat_f(_metadata, self->fd, 1));
 }
 
+/*
+ * The writeback cache with a daemon that never answers a WRITE: the WRITE
+ * carries FUSE_WRITE_CACHE and the data, fsync waits for it, and the daemon's
+ * close (abort) ends that wait.
+ */
+TEST(writeback_write_unanswered_abort_wakes_fsync)
+{
+	struct fuse_init_out init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
+		.max_write = 65536, .flags = FUSE_WRITEBACK_CACHE | FUSE_BIG_WRITES,
+	};
+	struct fuse_in_header *h;
+	int fd, writes = 0, cache_flag = 0, data_ok = 0, i;
+	char opts[128];
+	pid_t pid;
+
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	mkdir(MNT, 0755);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	ASSERT_EQ(0, mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts));
+	h = get_req(fd);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(FUSE_INIT, h->opcode);
+	reply(fd, h->unique, 0, &init, sizeof(init));
+	pid = fork();
+	if (pid == 0) {
+		int f;
+
+		child_prep();
+		f = open(MNT "/f", O_RDWR);
+		if (f < 0)
+			_exit(100);
+		if (pwrite(f, "hello", 5, 0) != 5)
+			_exit(101);
+		_exit(fsync(f) ? errno : 0);
+	}
+	/* Serve until the WRITE arrives (and leave it unanswered). */
+	for (i = 0; i < 50 && !writes; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		h = get_req(fd);
+		ASSERT_NE(NULL, h);
+		switch (h->opcode) {
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out e = {
+				.nodeid = 2, .generation = 1, .entry_valid = 86400,
+				.attr_valid = 86400,
+			};
+			e.attr.ino = 2;
+			e.attr.mode = S_IFREG | 0644;
+			e.attr.nlink = 1;
+			reply(fd, h->unique, 0, &e, sizeof(e));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out a = { .attr_valid = 86400 };
+			a.attr.ino = h->nodeid;
+			a.attr.mode = h->nodeid == 2 ? S_IFREG | 0644 : S_IFDIR | 0755;
+			a.attr.nlink = 1;
+			reply(fd, h->unique, 0, &a, sizeof(a));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 7 };
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_WRITE: {
+			struct fuse_write_in *w = (void *)(h + 1);
+			writes++;
+			cache_flag = !!(w->write_flags & FUSE_WRITE_CACHE);
+			data_ok = w->size == 5 && w->offset == 0 && w->fh == 7 &&
+				  !memcmp(w + 1, "hello", 5);
+			break;
+		}
+		default:
+			reply(fd, h->unique, -ENOSYS, NULL, 0);
+		}
+	}
+	EXPECT_EQ(1, writes);
+	EXPECT_EQ(1, cache_flag);
+	EXPECT_EQ(1, data_ok);
+	/* fsync waits for the unanswered WRITE... */
+	EXPECT_EQ(-1, wait_child(pid, 1));
+	/* ...until the daemon goes away. */
+	close(fd);
+	i = wait_child(pid, 10);
+	EXPECT_TRUE(i == ECONNABORTED || i == ENOTCONN || i == EIO) {
+		TH_LOG("fsync ended with %d", i);
+	}
+	teardown(-1);
+}
+
 TEST(init_bad_major)
 {
 	int fd = setup(_metadata, 0);

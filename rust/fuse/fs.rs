@@ -219,6 +219,17 @@ impl FileSystem for FuseFs {
     }
 
     fn open(inode: &Inode, f: &File) -> Result<Arc<file::FuseFile>> {
+        // The daemon truncates at OPEN: with the writeback cache, WRITEs are held back
+        // until the kernel has the new size too (C's `is_wb_truncate`).
+        let wb_trunc = f.flags() & kernel::bindings::O_TRUNC != 0
+            && inode::conn(inode).neg().atomic_o_trunc
+            && writeback::is_wb(inode);
+        let _lock = wb_trunc.then(|| inode.lock());
+        let _nowrite = if wb_trunc {
+            Some(writeback::set_nowrite(inode)?)
+        } else {
+            None
+        };
         let ff = file::open(inode, f)?;
         writeback::opened(inode, &ff, f)?;
         Ok(ff)
