@@ -78,12 +78,12 @@ static ssize_t reply(int fd, uint64_t unique, int32_t error, const void *data, s
 }
 
 /* Mounts MNT on a new /dev/fuse file; answers INIT with `major` unless 0. */
-static int setup(struct __test_metadata *_metadata, uint32_t major)
+/*
+ * Mounts MNT on a new /dev/fuse descriptor and reads FUSE_INIT; answers it
+ * with `init` unless that is NULL. Returns the descriptor, or -1.
+ */
+static int mount_raw(const struct fuse_init_out *init)
 {
-	struct fuse_init_out init = {
-		.major = major, .minor = 31, .max_readahead = 65536,
-		.max_write = 4096, .max_background = 4, .congestion_threshold = 3,
-	};
 	struct fuse_in_header *h;
 	char opts[128];
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -99,9 +99,19 @@ static int setup(struct __test_metadata *_metadata, uint32_t major)
 	h = get_req(fd);
 	if (!h || h->opcode != FUSE_INIT)
 		return -1;
-	if (major && reply(fd, h->unique, 0, &init, sizeof(init)) != sizeof(struct fuse_out_header) + sizeof(init))
+	if (init && reply(fd, h->unique, 0, init, sizeof(*init)) != sizeof(struct fuse_out_header) + sizeof(*init))
 		return -1;
 	return fd;
+}
+
+static int setup(struct __test_metadata *_metadata, uint32_t major)
+{
+	struct fuse_init_out init = {
+		.major = major, .minor = 31, .max_readahead = 65536,
+		.max_write = 4096, .max_background = 4, .congestion_threshold = 3,
+	};
+
+	return mount_raw(major ? &init : NULL);
 }
 
 static void teardown(int fd)
@@ -770,20 +780,11 @@ TEST(posix_locks_through_daemon)
 		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
 		.max_write = 4096, .flags = FUSE_POSIX_LOCKS,
 	};
-	struct fuse_in_header *h;
 	int getlk_seen = 0, interrupted = 0, fd;
-	char opts[128];
 	pid_t pid;
 
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	fd = mount_raw(&init);
 	ASSERT_LE(0, fd);
-	mkdir(MNT, 0755);
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
-	ASSERT_EQ(0, mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts));
-	h = get_req(fd);
-	ASSERT_NE(NULL, h);
-	ASSERT_EQ(FUSE_INIT, h->opcode);
-	reply(fd, h->unique, 0, &init, sizeof(init));
 	pid = fork();
 	if (pid == 0) {
 		struct sigaction sa = { .sa_handler = on_usr1 };
@@ -916,18 +917,10 @@ TEST(writeback_write_unanswered_abort_wakes_fsync)
 	};
 	struct fuse_in_header *h;
 	int fd, writes = 0, cache_flag = 0, data_ok = 0, i;
-	char opts[128];
 	pid_t pid;
 
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	fd = mount_raw(&init);
 	ASSERT_LE(0, fd);
-	mkdir(MNT, 0755);
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
-	ASSERT_EQ(0, mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts));
-	h = get_req(fd);
-	ASSERT_NE(NULL, h);
-	ASSERT_EQ(FUSE_INIT, h->opcode);
-	reply(fd, h->unique, 0, &init, sizeof(init));
 	pid = fork();
 	if (pid == 0) {
 		int f;

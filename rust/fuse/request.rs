@@ -153,11 +153,7 @@ impl Args {
             nodeid,
             input,
             out,
-            nocreds: false,
-            force: false,
-            ext_len: 0,
-            noreply: false,
-            reply_unique: 0,
+            ..Self::empty()
         })
     }
 

@@ -9,7 +9,7 @@
 //! before it, as the C module does), so the next read fetches what the daemon stored.
 
 use super::{
-    conn::Unsupported,
+    conn::{Negotiated, Unsupported},
     file::FuseFile,
     fs::FuseFs,
     inode::{self, Inode},
@@ -45,6 +45,29 @@ pub(crate) fn write_update_attr(inode: &Inode, pos: i64, written: usize) -> bool
     grew
 }
 
+/// The size of the WRITE header as sent (shorter before 7.9).
+pub(crate) fn write_in_size(neg: &Negotiated) -> usize {
+    if neg.minor < 9 {
+        b::FUSE_COMPAT_WRITE_IN_SIZE as usize
+    } else {
+        size_of::<b::fuse_write_in>()
+    }
+}
+
+/// The most data one WRITE carries: `max_write`, at most `max_pages` pages, at least one.
+pub(crate) fn max_write_bytes(neg: &Negotiated) -> usize {
+    (neg.max_write as usize)
+        .min(neg.max_pages as usize * PAGE_SIZE)
+        .max(PAGE_SIZE)
+}
+
+/// The first and last page indexes of the byte range `[pos, pos + len)` (`len` at least 1).
+pub(crate) fn page_range(pos: i64, len: usize) -> (u64, u64) {
+    let first = pos as u64 / PAGE_SIZE as u64;
+    let last = (pos as u64 + len.max(1) as u64 - 1) / PAGE_SIZE as u64;
+    (first, last)
+}
+
 /// The open flags a WRITE carries (C's `fuse_write_flags()`).
 fn write_flags(iocb: &Kiocb) -> u32 {
     let mut flags = iocb.file().flags();
@@ -64,14 +87,8 @@ fn write_flags(iocb: &Kiocb) -> u32 {
 fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool) -> Result<usize> {
     let conn = ff.conn();
     let neg = conn.neg();
-    let max = (neg.max_write as usize)
-        .min(neg.max_pages as usize * PAGE_SIZE)
-        .max(PAGE_SIZE);
-    let in_size = if neg.minor < 9 {
-        b::FUSE_COMPAT_WRITE_IN_SIZE as usize
-    } else {
-        size_of::<b::fuse_write_in>()
-    };
+    let max = max_write_bytes(&neg);
+    let in_size = write_in_size(&neg);
     let start = iocb.pos();
     let mut pos = start;
     let mut done = 0usize;
@@ -135,8 +152,7 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
     }
     if done > 0 {
         let inode = iocb.file().inode::<FuseFs>();
-        let first = start as u64 / PAGE_SIZE as u64;
-        let last = (pos as u64 - 1) / PAGE_SIZE as u64;
+        let (first, last) = page_range(start, done);
         let _ = inode.invalidate_pages_range(first, last);
     }
     iocb.set_pos(pos);
@@ -171,8 +187,7 @@ pub(crate) fn write_iter(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter) ->
         }
         // Dirty cached data of the range (a shared mapping, the writeback cache) goes
         // first, so that it cannot overwrite this write later.
-        let count = from.count() as i64;
-        writeback::writeback_range(inode, iocb.pos(), iocb.pos() + count - 1)?;
+        writeback::writeback_range(inode, iocb.pos())?;
         if !direct_io {
             // C's `fuse_cache_write_iter()`: privileges and times first.
             let file = iocb.file();
@@ -252,7 +267,7 @@ pub(crate) fn fallocate(ff: &FuseFile, file: &File, mode: i32, offset: i64, len:
     if mode & ranges != 0 {
         // Dirty or in-flight data of the range must not land after it is zeroed (the C
         // module flushes for PUNCH_HOLE only).
-        writeback::writeback_range(inode, offset, end - 1)?;
+        writeback::writeback_range(inode, offset)?;
     }
     file.remove_privs()?;
     file.update_time()?;
@@ -359,12 +374,12 @@ fn fuse_copy(
     }
     {
         let _guard = inode_in.lock();
-        writeback::writeback_range(inode_in, pos_in, pos_in + len as i64 - 1)?;
+        writeback::writeback_range(inode_in, pos_in)?;
     }
     let _guard = inode_out.lock();
     file_out.remove_privs()?;
     file_out.update_time()?;
-    writeback::writeback_range(inode_out, pos_out, pos_out + len as i64 - 1)?;
+    writeback::writeback_range(inode_out, pos_out)?;
     let mut inarg = b::fuse_copy_file_range_in::zeroed();
     inarg.fh_in = ff_in.fh;
     inarg.off_in = pos_in as u64;
@@ -391,8 +406,7 @@ fn fuse_copy(
         return Err(EIO);
     }
     if n > 0 {
-        let first = pos_out as u64 / PAGE_SIZE as u64;
-        let last = (pos_out as u64 + n as u64 - 1) / PAGE_SIZE as u64;
+        let (first, last) = page_range(pos_out, n);
         let _ = inode_out.invalidate_pages_range(first, last);
     }
     write_update_attr(inode_out, pos_out + n as i64, n);

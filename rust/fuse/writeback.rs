@@ -20,6 +20,7 @@ use super::{
     namei,
     proto::{fopen, op, Wire},
     request::{Args, OutSpec, RequestEnd},
+    write::{max_write_bytes, page_range, write_in_size},
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -122,21 +123,6 @@ impl Drop for PendingWrite {
     }
 }
 
-/// The size of the WRITE header as sent (shorter before 7.9).
-fn write_in_size(conn: &Conn) -> usize {
-    if conn.neg().minor < 9 {
-        b::FUSE_COMPAT_WRITE_IN_SIZE as usize
-    } else {
-        size_of::<b::fuse_write_in>()
-    }
-}
-
-fn page_range(pos: i64, len: usize) -> (u64, u64) {
-    let first = pos as u64 / PAGE_SIZE as u64;
-    let last = (pos as u64 + len.max(1) as u64 - 1) / PAGE_SIZE as u64;
-    (first, last)
-}
-
 /// Whether regular files of `inode`'s connection use the writeback cache.
 pub(crate) fn is_wb(inode: &Inode) -> bool {
     inode.file_type() == bindings::S_IFREG && inode::conn(inode).neg().writeback_cache
@@ -160,9 +146,7 @@ pub(crate) fn unlink_write_file(inode: &Inode, ff: &FuseFile) {
     if inode.data().write.lock().files.get(&ff.kh).is_none() {
         return;
     }
-    if let Err(e) = inode.write_now(true) {
-        inode.set_write_error(e);
-    }
+    write_back_now(inode);
     let old = inode.data().write.lock().files.remove(&ff.kh);
     drop(old);
 }
@@ -181,17 +165,25 @@ fn write_file(inode: &Inode) -> Option<Arc<FuseFile>> {
     inode.data().write.lock().files.values().last().cloned()
 }
 
-/// Starts a WRITE of page-cache data at `pos` through `ff`; the data is appended to it.
+/// The header of a page-cache WRITE of `len` bytes at `pos` through `fh`.
+fn cache_write_in(fh: u64, pos: i64, len: usize) -> b::fuse_write_in {
+    let mut inarg = b::fuse_write_in::zeroed();
+    inarg.fh = fh;
+    inarg.offset = pos as u64;
+    inarg.size = len as u32;
+    inarg.write_flags = b::FUSE_WRITE_CACHE;
+    inarg
+}
+
+/// Starts a WRITE of page-cache data at `pos` through `ff`; the data is appended to it and
+/// the header's size is set when it is sent.
 fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite> {
     let conn = inode::conn(inode);
-    let mut inarg = b::fuse_write_in::zeroed();
-    inarg.fh = ff.fh;
-    inarg.offset = pos as u64;
-    inarg.write_flags = b::FUSE_WRITE_CACHE;
+    let inarg = cache_write_in(ff.fh, pos, 0);
     let mut args = Args::from_parts(
         op::WRITE,
         ff.nodeid,
-        &[&inarg.as_bytes()[..write_in_size(&conn)]],
+        &[&inarg.as_bytes()[..write_in_size(&conn.neg())]],
         OutSpec::fixed(size_of::<b::fuse_write_out>()),
     )?;
     // Sent whatever happens, from any context, like the C module's write-back requests.
@@ -262,13 +254,9 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
         return;
     }
     let len = pw.len.min((size - pw.pos) as usize);
-    let hdr = write_in_size(&conn);
+    let hdr = write_in_size(&conn.neg());
     pw.args.truncate_input(hdr + len);
-    let mut inarg = b::fuse_write_in::zeroed();
-    inarg.fh = pw.ff.fh;
-    inarg.offset = pw.pos as u64;
-    inarg.size = len as u32;
-    inarg.write_flags = b::FUSE_WRITE_CACHE;
+    let inarg = cache_write_in(pw.ff.fh, pw.pos, len);
     pw.args.patch(0, &inarg.as_bytes()[..hdr]);
     let end = Arc::new(
         WriteEnd {
@@ -349,9 +337,9 @@ pub(crate) fn sync_writes(inode: &Inode) -> Result {
         .map_err(|_| EINTR)
 }
 
-/// Writes the dirty data from `start` on back and waits for every page-cache WRITE (C's
-/// `fuse_writeback_range()`, which also writes to the end of the file).
-pub(crate) fn writeback_range(inode: &Inode, start: i64, _end: i64) -> Result {
+/// Writes the dirty data from `start` to the end of the file back and waits for every
+/// page-cache WRITE (C's `fuse_writeback_range()`, which ignores its end too).
+pub(crate) fn writeback_range(inode: &Inode, start: i64) -> Result {
     inode.write_and_wait_range(start, i64::MAX)?;
     sync_writes(inode)
 }
@@ -399,10 +387,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
         return Ok(());
     }
     let mut ff = None;
-    let neg = conn.neg();
-    let max = (neg.max_write as usize)
-        .min(neg.max_pages as usize * PAGE_SIZE)
-        .max(PAGE_SIZE);
+    let max = max_write_bytes(&conn.neg());
     let mut batch: Option<PendingWrite> = None;
     let res = wb.for_each_dirty(|folio: DirtyFolio<'_>| {
         let (pos, size) = (folio.pos(), folio.size());
@@ -443,11 +428,11 @@ pub(crate) fn write_begin(
     pos: i64,
     len: usize,
 ) -> Result {
-    wait_page(inode, folio.pos())?;
+    let start = folio.pos();
+    wait_page(inode, start)?;
     if folio.is_uptodate() || len >= folio.size() {
         return Ok(());
     }
-    let start = folio.pos();
     if inode.size() <= start {
         let off = (pos - start) as usize;
         folio.zero_range(0, off);
@@ -473,9 +458,8 @@ pub(crate) fn launder_folio(inode: &Inode, folio: &LaunderFolio<'_>) -> Result {
     let ff = write_file(inode).ok_or(EIO)?;
     let mut pw = new_write(inode, &ff, folio.pos())?;
     append(&mut pw, folio.size(), |buf| folio.read(0, buf))?;
-    let pos = pw.pos;
     submit(inode, pw);
-    wait_page(inode, pos)
+    wait_page(inode, folio.pos())
 }
 
 /// `super_operations.write_inode` (C's `fuse_write_inode()` and `fuse_flush_times()`): the
@@ -526,7 +510,12 @@ pub(crate) fn mmap(ff: &Arc<FuseFile>, file: &File, vma: &Vma<'_>) -> Result {
 /// A mapping goes away: its dirty data is written now, while a file to write it through
 /// is sure to be open (C's `fuse_vma_close()`).
 pub(crate) fn vma_close(file: &File) {
-    let inode = file.inode::<FuseFs>();
+    write_back_now(file.inode::<FuseFs>());
+}
+
+/// Writes the inode's dirty data and times back and waits; a failure is recorded for the
+/// next `fsync()` or `close()` (C's `write_inode_now()` with `mapping_set_error()`).
+fn write_back_now(inode: &Inode) {
     if let Err(e) = inode.write_now(true) {
         inode.set_write_error(e);
     }

@@ -5,7 +5,12 @@
 //! `write_end`), shared writable mappings (`mmap` with `page_mkwrite`), `write_inode`, and
 //! the inode and file helpers that start or wait for writeback.
 
-use super::{address_space::GrabbedFolio, file::File, fs_type::FileSystem, inode::Inode};
+use super::{
+    address_space::{copy_from_folio, GrabbedFolio},
+    file::File,
+    fs_type::FileSystem,
+    inode::Inode,
+};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -105,7 +110,8 @@ impl DirtyFolio<'_> {
 
     /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
     pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
-        copy_from_folio(self.folio, self.size(), offset, buf)
+        // SAFETY: We own the folio's lock (type invariant).
+        unsafe { copy_from_folio(self.folio, self.size(), offset, buf) }
     }
 
     /// The data was taken (copied into a request): the folio goes through a write-back
@@ -157,7 +163,8 @@ impl LaunderFolio<'_> {
 
     /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
     pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
-        copy_from_folio(self.0, self.size(), offset, buf)
+        // SAFETY: The caller holds the folio's lock (type invariant).
+        unsafe { copy_from_folio(self.0, self.size(), offset, buf) }
     }
 
     /// Clears the dirty bit for a write-out; returns whether it was set
@@ -166,20 +173,6 @@ impl LaunderFolio<'_> {
         // SAFETY: The folio is locked (type invariant).
         unsafe { local::folio_clear_dirty_for_io(self.0.as_ptr()) }
     }
-}
-
-fn copy_from_folio(
-    folio: NonNull<bindings::folio>,
-    size: usize,
-    offset: usize,
-    buf: &mut [u8],
-) -> usize {
-    let len = buf.len().min(size.saturating_sub(offset));
-    // SAFETY: The caller holds the folio's lock; the range is within it and `buf`.
-    unsafe {
-        local::rust_fuse_memcpy_from_folio(buf.as_mut_ptr().cast(), folio.as_ptr(), offset, len)
-    };
-    len
 }
 
 /// A shared or private mapping of a file being set up (`struct vm_area_struct`).
