@@ -236,6 +236,9 @@ fn submit(inode: &Inode, mut pw: PendingWrite) {
     if st.nowrite > 0 && st.queued.reserve(1, GFP_ATOMIC).is_ok() {
         pw.stage = Stage::Queued;
         let _ = st.queued.push(pw, GFP_ATOMIC);
+        drop(st);
+        // It no longer counts for `sync_writes()`: the truncation waiting there may go on.
+        inode.data().write_wait.wake_all();
         return;
     }
     st.sent += 1;
