@@ -4,9 +4,13 @@
 # RUST_FUSE_CACHE   where the kernel source and builds live (outside the repo);
 #                   default ~/.cache/rust_fuse
 # KDIR              use this kernel build instead of the cached one
+# RF_FLAVOUR        which kernel: `test` (default: the debug options of
+#                   .config.fragment) or `bench` (the same kernel without
+#                   them, tools/kconfig/bench.config, for benchmarks)
 
 RF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RF_CACHE=${RUST_FUSE_CACHE:-$HOME/.cache/rust_fuse}
+RF_FLAVOUR=${RF_FLAVOUR:-test}
 RF_LLVM=/usr/lib/llvm-19/bin
 export PATH="$RF_LLVM:$HOME/.cargo/bin:$PATH"
 
@@ -23,12 +27,34 @@ rf_kernel_src() {
 	echo "$RF_CACHE/src/linux-$(rf_kernel_pkgver)"
 }
 
-# A key for the kernel build: the kernel version, both config files, the
+# The config files of the flavour, in the order they apply: a later line for
+# a symbol overrides an earlier one (see rf_kernel_config).
+rf_kernel_config_files() {
+	echo "$RF_ROOT/tools/kconfig/vm.config" "$RF_ROOT/.config.fragment"
+	case "$RF_FLAVOUR" in
+	test) ;;
+	bench) echo "$RF_ROOT/tools/kconfig/bench.config" ;;
+	*) rf_die "RF_FLAVOUR must be test or bench, not $RF_FLAVOUR" ;;
+	esac
+}
+
+# The requested CONFIG_ lines of the flavour, the last one of each symbol.
+rf_kernel_config() {
+	# shellcheck disable=SC2046
+	grep -h '^CONFIG_' $(rf_kernel_config_files) |
+		awk -F= '{ if (!($1 in v)) order[n++] = $1; v[$1] = $0 } END { for (i = 0; i < n; i++) print v[order[i]] }'
+}
+
+# A key for the kernel build: the kernel version, the config files, the
 # recipe and the toolchain. A change to any of them means a new build dir.
+# (The test flavour's key is computed as it always was, so that its cached
+# builds stay valid.)
 rf_kernel_key() {
 	{
 		rf_kernel_pkgver
-		cat "$RF_ROOT/tools/kconfig/vm.config" "$RF_ROOT/.config.fragment"
+		# shellcheck disable=SC2046
+		cat $(rf_kernel_config_files)
+		[ "$RF_FLAVOUR" = test ] || echo "flavour $RF_FLAVOUR"
 		sed -n '/^# recipe:/p' "$RF_ROOT/tools/build-kernel"
 		rustc --version
 		clang --version | head -n 1
@@ -41,8 +67,37 @@ rf_kdir() {
 	if [ -n "${KDIR:-}" ]; then
 		echo "$KDIR"
 	else
-		echo "$RF_CACHE/kbuild/$(rf_kernel_pkgver | sed 's/[^0-9A-Za-z.]/_/g')-$(rf_kernel_key)"
+		local suffix=
+		[ "$RF_FLAVOUR" = test ] || suffix=-$RF_FLAVOUR
+		echo "$RF_CACHE/kbuild/$(rf_kernel_pkgver | sed 's/[^0-9A-Za-z.]/_/g')$suffix-$(rf_kernel_key)"
 	fi
+}
+
+# Where rust_fuse.ko is built for the flavour's kernel: the work tree for the
+# test kernel (`make`), a copy of the sources under build/ for another, since
+# 6.12's kbuild builds an external module in its source directory.
+rf_module_dir() {
+	case "$RF_FLAVOUR" in
+	test) echo "$RF_ROOT" ;;
+	*) echo "$RF_ROOT/build/kmod-$RF_FLAVOUR" ;;
+	esac
+}
+
+# Builds rust_fuse.ko against KDIR ($1) for the flavour; prints its path.
+rf_build_module() {
+	local dir
+	dir=$(rf_module_dir)
+	if [ "$dir" != "$RF_ROOT" ]; then
+		mkdir -p "$dir"
+		rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+			--exclude='*.mod*' --exclude='*.rmeta' --exclude='*.d' --exclude='bindings_generated.rs' \
+			"$RF_ROOT/rust" "$dir/" >/dev/null
+		cp "$RF_ROOT/Kbuild" "$RF_ROOT/Makefile" "$dir/"
+		mkdir -p "$dir/tools"
+		cp "$RF_ROOT/tools/build-kernel" "$RF_ROOT/tools/lib.sh" "$dir/tools/"
+	fi
+	make -s -C "$dir" KDIR="$1" modules >&2 || return 1
+	echo "$dir/rust_fuse.ko"
 }
 
 # Make in the kernel build directory with the project's toolchain settings.
