@@ -207,6 +207,12 @@ void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
 	folio_zero_segment(folio, start, end);
 }
 
+size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
+				      size_t bytes, struct iov_iter *i)
+{
+	return copy_folio_from_iter(folio, offset, bytes, i);
+}
+
 void rust_fuse_folio_mark_uptodate(struct folio *folio)
 {
 	folio_mark_uptodate(folio);

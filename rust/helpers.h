@@ -82,6 +82,8 @@ void rust_fuse_memcpy_to_folio(struct folio *folio, size_t offset,
 			       const void *src, size_t len);
 void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
 				  size_t end);
+size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
+				      size_t bytes, struct iov_iter *i);
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
 struct inode *rust_fuse_folio_inode(struct folio *folio);
 

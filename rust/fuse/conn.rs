@@ -5,14 +5,18 @@
 //!
 //! Lock order: the device list, then the connection state, then a processing queue, then the
 //! input queue, then a request's own lock. No lock is held while copying to or from user
-//! memory, and no allocation happens under a spinlock: tree nodes are reserved first.
+//! memory, and no allocation happens under a spinlock: the request queues are intrusive
+//! lists, and the forget queue's nodes are reserved with their inodes.
 
 use super::{
     file::FuseFile,
     fs::FuseFs,
     mount_opts::MountParams,
     proto::{self, Wire},
-    request::{Args, Creds, Phase, Reply, Request, RequestEnd},
+    request::{
+        take_where, Args, Creds, IntrList, Phase, Queued, Reply, ReqList, Request, RequestEnd,
+        Waiter,
+    },
 };
 use crate::kernel_ext::{
     cred::UserNamespaceRef,
@@ -23,6 +27,7 @@ use crate::kernel_ext::{
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
+    list::ListArc,
     new_mutex, new_spinlock,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
@@ -38,8 +43,8 @@ const DEFAULT_MAX_PAGES: u32 = 32;
 /// The upper limit of `max_pages` (`FUSE_MAX_MAX_PAGES`).
 pub(crate) const MAX_MAX_PAGES: u32 = 256;
 
-/// A node reservation for one request in a queue.
-type Slot = RBTreeNodeReservation<u64, Arc<Request>>;
+/// The buckets of a processing queue, by unique id (C's `FUSE_PQ_HASH_SIZE`).
+const PQ_HASH: usize = 256;
 
 /// One queued FORGET: node id and lookup count.
 #[derive(Clone, Copy)]
@@ -55,8 +60,8 @@ pub(crate) type ForgetSlot = RBTreeNodeReservation<u64, Forget>;
 struct InputQueue {
     connected: bool,
     next_unique: u64,
-    pending: RBTree<u64, Arc<Request>>,
-    interrupts: RBTree<u64, Arc<Request>>,
+    pending: ReqList,
+    interrupts: IntrList,
     forgets: RBTree<u64, Forget>,
     next_forget: u64,
     /// How many forgets may still go before a pending request (C's `forget_batch`).
@@ -65,10 +70,18 @@ struct InputQueue {
 
 impl InputQueue {
     fn has_work(&self) -> bool {
-        self.pending.iter().next().is_some()
-            || self.interrupts.iter().next().is_some()
+        !self.pending.is_empty()
+            || !self.interrupts.is_empty()
             || self.forgets.iter().next().is_some()
     }
+}
+
+/// What one look at the input queue found for a reader.
+enum Take {
+    /// Something to hand over.
+    Taken(Taken),
+    /// Forgets to send, and no buffer for them yet: allocate one and look again.
+    NeedForgetBuffer,
 }
 
 /// What a reader took from the input queue.
@@ -79,8 +92,8 @@ pub(crate) enum Taken {
     Interrupt(Arc<Request>),
     /// One FORGET, or several as a BATCH_FORGET.
     Forgets(KVec<Forget>),
-    /// A request, and its node to reuse in the processing queue.
-    Request(Arc<Request>, Slot),
+    /// A request, with the queues' reference to it (for the processing queue).
+    Request(Queued),
 }
 
 /// Operations whose ENOSYS answer is remembered for the connection's life.
@@ -165,8 +178,7 @@ struct State {
     active_background: u32,
     max_background: u32,
     congestion_threshold: u32,
-    bg_queue: RBTree<u64, Arc<Request>>,
-    next_bg: u64,
+    bg_queue: ReqList,
     neg: Negotiated,
 }
 
@@ -180,7 +192,23 @@ pub(crate) struct ProcessingQueue {
 
 struct PqInner {
     connected: bool,
-    processing: RBTree<u64, Arc<Request>>,
+    /// Sent requests, hashed by unique id.
+    processing: [ReqList; PQ_HASH],
+}
+
+impl PqInner {
+    /// The bucket of `unique` (the interrupt bit aside).
+    fn bucket(&mut self, unique: u64) -> &mut ReqList {
+        // CAST: the remainder is below `PQ_HASH`. Unique ids step by `REQ_ID_STEP` (2).
+        &mut self.processing[((unique >> 1) % PQ_HASH as u64) as usize]
+    }
+
+    /// Moves every sent request to `to`.
+    fn take_all(&mut self, to: &mut ReqList) {
+        for bucket in self.processing.iter_mut() {
+            to.push_all_back(bucket);
+        }
+    }
 }
 
 impl ProcessingQueue {
@@ -189,7 +217,7 @@ impl ProcessingQueue {
             pin_init!(ProcessingQueue {
                 inner <- new_spinlock!(PqInner {
                     connected: true,
-                    processing: RBTree::new(),
+                    processing: [const { ReqList::new() }; PQ_HASH],
                 }),
             }),
             GFP_KERNEL,
@@ -262,8 +290,7 @@ impl Conn {
             active_background: 0,
             max_background: DEFAULT_MAX_BACKGROUND,
             congestion_threshold: DEFAULT_CONGESTION_THRESHOLD,
-            bg_queue: RBTree::new(),
-            next_bg: 0,
+            bg_queue: ReqList::new(),
             neg: Negotiated {
                 max_pages: DEFAULT_MAX_PAGES,
                 max_write: 4096,
@@ -275,8 +302,8 @@ impl Conn {
                 iq <- new_spinlock!(InputQueue {
                     connected: true,
                     next_unique: 0,
-                    pending: RBTree::new(),
-                    interrupts: RBTree::new(),
+                    pending: ReqList::new(),
+                    interrupts: IntrList::new(),
                     forgets: RBTree::new(),
                     next_forget: 0,
                     forget_batch: 16,
@@ -346,8 +373,9 @@ impl Conn {
             devices.remove(&pq_key(pq));
             devices.iter().next().is_none()
         };
-        let to_end = core::mem::take(&mut pq.inner.lock().processing);
-        self.end_all(&to_end);
+        let mut to_end = ReqList::new();
+        pq.inner.lock().take_all(&mut to_end);
+        self.end_all(to_end);
         if last {
             self.abort(false);
         }
@@ -359,11 +387,7 @@ impl Conn {
     /// `ECONNABORTED` if the daemon asked for ABORT_ERROR.
     pub(crate) fn abort(&self, is_abort: bool) {
         let devices = self.devices.lock();
-        // Room for every processing queue, reserved before the spinlocks.
-        let mut trees = match KVec::with_capacity(devices.iter().count(), GFP_KERNEL) {
-            Ok(t) => t,
-            Err(_) => KVec::new(),
-        };
+        let mut to_end = ReqList::new();
         let mut st = self.state.lock();
         if !st.connected {
             return;
@@ -376,21 +400,16 @@ impl Conn {
         for (_, pq) in devices.iter() {
             let mut inner = pq.inner.lock();
             inner.connected = false;
-            // Within the reserved capacity this does not allocate. Only if that reservation
-            // failed are the requests left in place; they end when the file is released.
-            if trees.len() < trees.capacity() {
-                let t = core::mem::take(&mut inner.processing);
-                let _ = trees.push(t, GFP_ATOMIC);
-            }
+            inner.take_all(&mut to_end);
         }
         // Background requests waiting for a slot end too.
-        let bg = core::mem::take(&mut st.bg_queue);
+        to_end.push_all_back(&mut st.bg_queue);
         st.max_background = u32::MAX;
-        let (pending, interrupts, forgets) = {
+        let (interrupts, forgets) = {
             let mut iq = self.iq.lock();
             iq.connected = false;
+            to_end.push_all_back(&mut iq.pending);
             (
-                core::mem::take(&mut iq.pending),
                 core::mem::take(&mut iq.interrupts),
                 core::mem::take(&mut iq.forgets),
             )
@@ -399,20 +418,18 @@ impl Conn {
         drop(devices);
         self.iq_wait.wake_all();
         self.blocked_wait.wake_all();
-        // The trees are ours now: their requests end outside every lock.
-        for (_, req) in interrupts.iter() {
+        // The queues are ours now: their requests end outside every lock.
+        for req in interrupts.iter() {
             req.clear_intr_slot();
         }
-        for t in Iterator::chain(Iterator::chain(trees.iter(), [&pending]), [&bg]) {
-            self.end_all(t);
-        }
-        drop((trees, pending, interrupts, forgets, bg));
+        self.end_all(to_end);
+        drop((interrupts, forgets));
     }
 
     /// Ends every request of a queue taken off the connection with `ECONNABORTED`.
-    fn end_all(&self, queue: &RBTree<u64, Arc<Request>>) {
-        for (_, req) in queue.iter() {
-            self.end_request(req, econnaborted().to_errno());
+    fn end_all(&self, mut queue: ReqList) {
+        while let Some(req) = queue.pop_front() {
+            self.end_request(&req.into_arc(), econnaborted().to_errno());
         }
     }
 
@@ -513,22 +530,32 @@ impl Conn {
         }
         args.adjust_compat(self.neg().minor);
         let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, None)?;
-        let slot = Slot::new(GFP_KERNEL)?;
-        self.num_waiting.fetch_add(1, Ordering::AcqRel);
-        self.queue(&req, slot);
+        let req = Request::new(args, creds, None, Waiter::Task)?;
+        self.queue_new(&req);
         self.wait_answer(&req)?;
         req.take_reply()
+    }
+
+    /// Sends a request whose result goes to `end`, and waits until it ran (a synchronous
+    /// READ into folios). If the wait fails, `end` runs when the request ends.
+    pub(crate) fn send_with_end(&self, mut args: Args, end: Arc<dyn RequestEnd>) -> Result {
+        if !args.force {
+            self.wait_ready(false)?;
+        }
+        args.adjust_compat(self.neg().minor);
+        let creds = self.creds(&args)?;
+        let req = Request::new(args, creds, Some(end), Waiter::Task)?;
+        self.queue_new(&req);
+        self.wait_answer(&req)?;
+        req.take_reply().map(|_| ())
     }
 
     /// Queues a request the daemon does not answer (C's `fuse_simple_notify_reply()`): it
     /// ends when the daemon has read it, or with the connection.
     pub(crate) fn send_noreply(&self, args: Args) -> Result {
         let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, None)?;
-        let slot = Slot::new(GFP_KERNEL)?;
-        self.num_waiting.fetch_add(1, Ordering::AcqRel);
-        self.queue(&req, slot);
+        let req = Request::new(args, creds, None, Waiter::None)?;
+        self.queue_new(&req);
         Ok(())
     }
 
@@ -541,15 +568,15 @@ impl Conn {
             }
             args.adjust_compat(self.neg().minor);
             let creds = self.creds(&args)?;
-            Request::new(args, creds, Some(end.clone()))
+            Request::new(args, creds, Some(end.clone()), Waiter::None)
         })();
         let req = match result {
             Ok(req) => req,
             Err(e) => return end.end(self, Err(e.to_errno())),
         };
-        let slot = match Slot::new(GFP_KERNEL) {
-            Ok(s) => s,
-            Err(e) => return end.end(self, Err(e.to_errno())),
+        let Some(queued) = Request::queued(&req) else {
+            // A new request is in no queue: this cannot fail.
+            return end.end(self, Err(EIO.to_errno()));
         };
         self.num_waiting.fetch_add(1, Ordering::AcqRel);
         req.background.store(true, Ordering::Release);
@@ -563,9 +590,7 @@ impl Conn {
         if st.num_background == st.max_background {
             st.blocked = true;
         }
-        let key = st.next_bg;
-        st.next_bg = st.next_bg.wrapping_add(1);
-        st.bg_queue.insert(slot.into_node(key, req));
+        st.bg_queue.push_back(queued);
         self.flush_background(&mut st);
     }
 
@@ -573,30 +598,37 @@ impl Conn {
     /// `flush_bg_queue()`).
     fn flush_background(&self, st: &mut State) {
         while st.active_background < st.max_background {
-            let Some(cursor) = st.bg_queue.cursor_front() else {
+            let Some(req) = st.bg_queue.pop_front() else {
                 break;
             };
-            let req = cursor.current().1.clone();
-            let (_, node) = cursor.remove_current();
             st.active_background += 1;
-            self.queue(&req, node.into_reservation());
+            self.queue(req);
         }
     }
 
     /// Puts a request in the input queue and wakes a reader (C's `fuse_send_one()`).
-    fn queue(&self, req: &Arc<Request>, slot: Slot) {
+    fn queue(&self, req: Queued) {
         let mut iq = self.iq.lock();
         if !iq.connected {
             drop(iq);
-            self.end_request(req, enotconn().to_errno());
+            self.end_request(&req.into_arc(), enotconn().to_errno());
             return;
         }
         iq.next_unique = iq.next_unique.wrapping_add(proto::REQ_ID_STEP);
-        let unique = iq.next_unique;
-        req.set_pending(unique);
-        iq.pending.insert(slot.into_node(unique, req.clone()));
+        req.set_pending(iq.next_unique);
+        iq.pending.push_back(req);
         drop(iq);
         self.iq_wait.wake_one();
+    }
+
+    /// Queues a new request, counted in `num_waiting`.
+    fn queue_new(&self, req: &Arc<Request>) {
+        self.num_waiting.fetch_add(1, Ordering::AcqRel);
+        match Request::queued(req) {
+            Some(q) => self.queue(q),
+            // A new request is in no queue: this cannot fail.
+            None => self.end_request(req, EIO.to_errno()),
+        }
     }
 
     /// Waits for a sent request to end (C's `request_wait_answer()`).
@@ -622,8 +654,9 @@ impl Conn {
             }
             let mut iq = self.iq.lock();
             if req.transition(Phase::Pending, Phase::Finished) {
-                iq.pending.remove(&req.unique());
+                let queued = take_where(&mut iq.pending, |r| core::ptr::eq(r, &**req));
                 drop(iq);
+                drop(queued);
                 self.request_gone();
                 return Err(EINTR);
             }
@@ -637,15 +670,15 @@ impl Conn {
 
     /// Queues a FUSE_INTERRUPT for `req` (C's `queue_interrupt()`).
     pub(crate) fn queue_interrupt(&self, req: &Arc<Request>) {
-        let Ok(slot) = Slot::new(GFP_KERNEL) else {
-            return;
-        };
         let mut iq = self.iq.lock();
         if !iq.connected || !req.take_intr_slot() {
             return;
         }
-        let unique = req.unique();
-        iq.interrupts.insert(slot.into_node(unique, req.clone()));
+        // The interrupt slot is taken once at a time: the request is in no interrupt queue.
+        let Ok(queued) = ListArc::<Request, 1>::try_from_arc(req.clone()) else {
+            return;
+        };
+        iq.interrupts.push_back(queued);
         drop(iq);
         self.iq_wait.wake_one();
     }
@@ -658,7 +691,9 @@ impl Conn {
         }
         if req.clear_intr_slot() {
             let mut iq = self.iq.lock();
-            iq.interrupts.remove(&req.unique());
+            let queued = take_where(&mut iq.interrupts, |r| core::ptr::eq(r, &**req));
+            drop(iq);
+            drop(queued);
         }
         if req.background.swap(false, Ordering::AcqRel) {
             let mut st = self.state.lock();
@@ -671,14 +706,16 @@ impl Conn {
             drop(st);
             self.blocked_wait.wake_all();
         }
-        match &req.end {
-            // The reply is taken out first: the end step runs without the request's lock
-            // (it may take the super block slot, folio locks...).
-            Some(end) => match req.take_reply() {
+        // The reply is taken out first: the end step runs without the request's lock (it may
+        // take the super block slot, folio locks...).
+        if let Some(end) = &req.end {
+            match req.take_reply() {
                 Ok(reply) => end.end(self, Ok(reply.data())),
                 Err(e) => end.end(self, Err(e.to_errno())),
-            },
-            None => req.waitq.wake_all(),
+            }
+        }
+        if req.waited() {
+            req.waitq.wake_all();
         }
         self.request_gone();
     }
@@ -705,51 +742,60 @@ impl Conn {
     /// Takes the next thing for a reader of `nbytes` (C's `fuse_dev_do_read()` order:
     /// interrupts, then forgets, then requests), waiting unless `nonblock`.
     pub(crate) fn take_for_reader(&self, nbytes: usize, nonblock: bool) -> Result<Taken> {
-        let mut slot = Some(Slot::new(GFP_KERNEL)?);
-        // Room for a BATCH_FORGET that fills the reader's buffer (bounded), reserved here so
-        // that taking forgets under the lock never allocates.
-        let one = core::mem::size_of::<crate::bindings::fuse_forget_one>();
-        let cap = (nbytes / one).clamp(1, 512);
-        let mut fbuf = Some(KVec::with_capacity(cap, GFP_KERNEL)?);
-        let mut take = || -> Option<Result<Taken>> {
-            let mut iq = self.iq.lock();
-            if !iq.connected {
-                return Some(Ok(Taken::Disconnected));
-            }
-            if let Some(cursor) = iq.interrupts.cursor_front() {
-                let req = cursor.current().1.clone();
-                let (_, node) = cursor.remove_current();
-                drop(node);
-                req.clear_intr_slot();
-                return Some(Ok(Taken::Interrupt(req)));
-            }
-            if iq.forgets.iter().next().is_some() {
-                let batch_ok = iq.pending.iter().next().is_none() || {
-                    iq.forget_batch -= 1;
-                    iq.forget_batch >= 0
-                };
-                if batch_ok {
-                    let buf = fbuf.take()?;
-                    return Some(Ok(self.take_forgets(&mut iq, nbytes, buf)));
+        // Room for a BATCH_FORGET that fills the reader's buffer (bounded), allocated only
+        // when forgets are queued, so that taking them under the lock never allocates.
+        let mut fbuf = None;
+        loop {
+            let mut take = || -> Option<Result<Take>> {
+                let mut iq = self.iq.lock();
+                if !iq.connected {
+                    return Some(Ok(Take::Taken(Taken::Disconnected)));
                 }
-                if iq.forget_batch <= -8 {
-                    iq.forget_batch = 16;
+                if let Some(req) = iq.interrupts.pop_front() {
+                    req.clear_intr_slot();
+                    // Returned, not dropped, under the lock.
+                    return Some(Ok(Take::Taken(Taken::Interrupt(req.into_arc()))));
+                }
+                if iq.forgets.iter().next().is_some() {
+                    let behind = !iq.pending.is_empty();
+                    let batch_ok = !behind || {
+                        iq.forget_batch -= 1;
+                        iq.forget_batch >= 0
+                    };
+                    if batch_ok {
+                        let Some(buf) = fbuf.take() else {
+                            // Counted when the forgets really go.
+                            if behind {
+                                iq.forget_batch += 1;
+                            }
+                            return Some(Ok(Take::NeedForgetBuffer));
+                        };
+                        return Some(Ok(Take::Taken(self.take_forgets(&mut iq, nbytes, buf))));
+                    }
+                    if iq.forget_batch <= -8 {
+                        iq.forget_batch = 16;
+                    }
+                }
+                let req = iq.pending.pop_front()?;
+                req.transition(Phase::Pending, Phase::Reading);
+                Some(Ok(Take::Taken(Taken::Request(req))))
+            };
+            let took = if nonblock {
+                take().unwrap_or(Err(EAGAIN))
+            } else {
+                self.iq_wait
+                    .wait(WaitMode::Interruptible, true, take)
+                    .and_then(|r| r)
+            };
+            match took? {
+                Take::Taken(t) => return Ok(t),
+                Take::NeedForgetBuffer => {
+                    let one = core::mem::size_of::<crate::bindings::fuse_forget_one>();
+                    let cap = (nbytes / one).clamp(1, 512);
+                    fbuf = Some(KVec::with_capacity(cap, GFP_KERNEL)?);
                 }
             }
-            let cursor = iq.pending.cursor_front()?;
-            let req = cursor.current().1.clone();
-            let (_, node) = cursor.remove_current();
-            drop(node);
-            req.transition(Phase::Pending, Phase::Reading);
-            let slot = slot.take()?;
-            Some(Ok(Taken::Request(req, slot)))
-        };
-        if nonblock {
-            return take().unwrap_or(Err(EAGAIN));
         }
-        self.iq_wait
-            .wait(WaitMode::Interruptible, true, take)
-            .and_then(|r| r)
     }
 
     /// Takes one forget, or a batch when the daemon speaks 7.16+ and more are queued.
@@ -788,24 +834,19 @@ impl Conn {
 
     /// After a reader copied `req` to the daemon: put it in `pq` to await the reply, or end
     /// it if the file was detached meanwhile. Returns the error for the reader, if any.
-    pub(crate) fn request_sent(
-        &self,
-        pq: &ProcessingQueue,
-        req: Arc<Request>,
-        slot: Slot,
-    ) -> Result {
+    pub(crate) fn request_sent(&self, pq: &ProcessingQueue, req: Queued) -> Result {
         let mut inner = pq.inner.lock();
         if !inner.connected {
             drop(inner);
-            self.end_request(&req, econnaborted().to_errno());
+            self.end_request(&req.into_arc(), econnaborted().to_errno());
             return Err(self.reader_disconnected_error());
         }
         req.transition(Phase::Reading, Phase::Sent);
-        inner
-            .processing
-            .insert(slot.into_node(req.unique(), req.clone()));
+        let interrupted = req.interrupted();
+        let arc = interrupted.then(|| req.clone_arc());
+        inner.bucket(req.unique()).push_back(req);
         drop(inner);
-        if req.interrupted() {
+        if let Some(req) = arc {
             self.queue_interrupt(&req);
         }
         Ok(())
@@ -828,10 +869,14 @@ impl Conn {
             return None;
         }
         let key = unique & !proto::INT_REQ_BIT;
+        let bucket = inner.bucket(key);
         if unique & proto::INT_REQ_BIT != 0 {
-            return inner.processing.get(&key).cloned();
+            return bucket
+                .iter()
+                .find(|r| r.unique() == key)
+                .map(Arc::from);
         }
-        let req = inner.processing.remove(&key)?;
+        let req = take_where(bucket, |r| r.unique() == key)?.into_arc();
         req.transition(Phase::Sent, Phase::Writing);
         Some(req)
     }

@@ -187,25 +187,24 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
                 to.copy_all_to(&msg)?;
                 return Ok(msg.len());
             }
-            Taken::Request(req, slot) => {
+            Taken::Request(req) => {
                 let len = req.wire_len();
                 if nbytes < len {
                     // Too big for this reader: the request fails and the read goes on.
-                    conn.end_request(&req, req.too_big_error());
+                    conn.end_request(&req.clone_arc(), req.too_big_error());
                     continue;
                 }
                 let copied = to
                     .copy_all_to(req.header().as_bytes())
                     .and_then(|()| to.copy_all_to(req.input()));
                 if let Err(e) = copied {
-                    conn.end_request(&req, EIO.to_errno());
+                    conn.end_request(&req.into_arc(), EIO.to_errno());
                     return Err(e);
                 }
                 if req.noreply {
-                    conn.end_request(&req, 0);
-                    drop(slot);
+                    conn.end_request(&req.into_arc(), 0);
                 } else {
-                    conn.request_sent(&a.pq, req, slot)?;
+                    conn.request_sent(&a.pq, req)?;
                 }
                 return Ok(len);
             }
@@ -258,7 +257,7 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
     } else if !req.out.accepts(payload) {
         (Some(EINVAL), EIO.to_errno())
     } else {
-        match req.fill_reply(payload, |dst| from.copy_all_from(dst)) {
+        match req.fill_reply(from, payload) {
             Ok(()) => (None, 0),
             Err(e) => (Some(e), EIO.to_errno()),
         }

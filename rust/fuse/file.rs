@@ -22,7 +22,7 @@ use crate::kernel_ext::{
     iov_iter::IovIter,
     wait::{wait_queue, WaitQueue},
 };
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     bindings, new_mutex,
     page::PAGE_SIZE,
@@ -363,24 +363,29 @@ fn direct_read(ff: &FuseFile, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usiz
     Ok(done)
 }
 
-/// Fills `folios` (consecutive, starting at the first one's position) from a READ reply;
-/// bytes past the reply are zero, as the C module's `page_zeroing`.
-fn fill_folios(folios: KVec<LockedFolio>, result: core::result::Result<&[u8], i32>, attr_ver: u64) {
+/// Ends the reads of `folios` (consecutive, starting at the first one's position) whose READ
+/// copied `result` bytes into them, or failed; bytes past the reply are zero, as the C
+/// module's `page_zeroing`.
+fn finish_folios(
+    folios: KVec<LockedFolio>,
+    result: core::result::Result<usize, i32>,
+    attr_ver: u64,
+) {
     let Some(first) = folios.first() else {
         return;
     };
     let pos = first.pos();
     let count: usize = folios.iter().map(|f| f.size()).sum();
     match result {
-        Ok(data) => {
-            if data.len() < count {
-                short_read(first.inode::<FuseFs>(), attr_ver, pos + data.len() as i64);
+        Ok(filled) => {
+            if filled < count {
+                short_read(first.inode::<FuseFs>(), attr_ver, pos + filled as i64);
             }
             let mut off = 0;
             for f in folios {
-                let end = (off + f.size()).min(data.len());
-                let chunk = data.get(off.min(end)..end).unwrap_or(&[]);
-                f.fill(chunk);
+                if filled < off + f.size() {
+                    f.zero_from(filled.saturating_sub(off));
+                }
                 off += f.size();
                 f.end_read(true);
             }
@@ -404,26 +409,72 @@ pub(crate) fn read_folio(ff: Option<&FuseFile>, folio: LockedFolio) -> Result {
     let args = read_args(ff, op::READ, folio.pos(), folio.size())?;
     let mut folios = KVec::new();
     folios.push(folio, GFP_KERNEL)?;
-    let reply = ff.conn.send(args)?;
-    fill_folios(folios, Ok(reply.data()), attr_ver);
-    Ok(())
+    ff.conn
+        .send_with_end(args, ReadEnd::create(folios, attr_ver, None)?)
 }
 
-/// The end of an asynchronous readahead READ (C's `fuse_readpages_end()`).
+/// A READ into page-cache folios (C's `fuse_readpages_end()` and the READ of
+/// `fuse_read_folio()`): the daemon's reply is copied straight into them, and they are
+/// unlocked when it ends, whoever waits or not.
 #[pin_data]
 struct ReadEnd {
     #[pin]
-    folios: SpinLock<Option<KVec<LockedFolio>>>,
+    folios: Mutex<Option<KVec<LockedFolio>>>,
+    /// Bytes of the reply copied into the folios.
+    filled: AtomicUsize,
     attr_ver: u64,
-    /// Keeps the file (and its RELEASE) until the read ends.
-    _ff: Arc<FuseFile>,
+    /// Keeps the file (and its RELEASE) until an asynchronous read ends.
+    _ff: Option<Arc<FuseFile>>,
+}
+
+impl ReadEnd {
+    /// The end step of a READ into `folios`.
+    fn create(
+        folios: KVec<LockedFolio>,
+        attr_ver: u64,
+        ff: Option<Arc<FuseFile>>,
+    ) -> Result<Arc<dyn RequestEnd>> {
+        let end = Arc::pin_init(
+            pin_init!(ReadEnd {
+                folios <- new_mutex!(Some(folios)),
+                filled: AtomicUsize::new(0),
+                attr_ver,
+                _ff: ff,
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(end)
+    }
 }
 
 impl RequestEnd for ReadEnd {
+    fn fill(&self, from: &mut IovIter, len: usize) -> Option<Result> {
+        // Under the folios' lock: the copy may fault and sleep; only `end` waits for it.
+        let folios = self.folios.lock();
+        let Some(folios) = folios.as_ref() else {
+            return Some(Err(EIO));
+        };
+        // `len` is at most the READ's size, the folios' total (`OutSpec::accepts`).
+        let mut left = len;
+        for f in folios.iter() {
+            if left == 0 {
+                break;
+            }
+            let n = f.size().min(left);
+            if f.fill_from(0, n, from) != n {
+                return Some(Err(EFAULT));
+            }
+            left -= n;
+        }
+        self.filled.store(len - left, Ordering::Release);
+        Some(Ok(()))
+    }
+
     fn end(&self, _conn: &Conn, result: core::result::Result<&[u8], i32>) {
         let folios = self.folios.lock().take();
         if let Some(folios) = folios {
-            fill_folios(folios, result, self.attr_ver);
+            let filled = result.map(|_| self.filled.load(Ordering::Acquire));
+            finish_folios(folios, filled, self.attr_ver);
         }
     }
 }
@@ -481,27 +532,17 @@ fn send_readpages(ff: &Arc<FuseFile>, folios: KVec<LockedFolio>) {
     let attr_ver = inode::attr_version(&ff.conn);
     let args = match read_args(ff, op::READ, pos, count) {
         Ok(a) => a,
-        Err(e) => return fill_folios(folios, Err(e.to_errno()), attr_ver),
+        Err(e) => return finish_folios(folios, Err(e.to_errno()), attr_ver),
+    };
+    // On allocation failure the folios were dropped, which ends their reads as failed.
+    let Ok(end) = ReadEnd::create(folios, attr_ver, Some(ff.clone())) else {
+        return;
     };
     if ff.conn.neg().async_read {
-        let end = Arc::pin_init(
-            pin_init!(ReadEnd {
-                folios <- kernel::new_spinlock!(Some(folios)),
-                attr_ver,
-                _ff: ff.clone(),
-            }),
-            GFP_KERNEL,
-        );
-        // On allocation failure the folios were dropped, which ends their reads as failed.
-        if let Ok(end) = end {
-            let end: Arc<dyn RequestEnd> = end;
-            ff.conn.send_background(args, end);
-        }
-        return;
-    }
-    match ff.conn.send(args) {
-        Ok(r) => fill_folios(folios, Ok(r.data()), attr_ver),
-        Err(e) => fill_folios(folios, Err(e.to_errno()), attr_ver),
+        ff.conn.send_background(args, end);
+    } else {
+        // The end step has the folios and their result.
+        let _ = ff.conn.send_with_end(args, end);
     }
 }
 

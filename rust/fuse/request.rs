@@ -18,11 +18,12 @@ use super::proto::{self, Wire};
 use crate::bindings;
 use crate::kernel_ext::iov_iter::IovIter;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
-    new_mutex, new_spinlock,
+    list::{AtomicTracker, List, ListArc, ListItem, ListLinks, TryNewListArc},
+    new_spinlock,
     prelude::*,
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, SpinLock},
 };
 
 /// Where a request is in its life.
@@ -86,10 +87,124 @@ impl OutSpec {
     }
 }
 
-/// The finishing step of a background request, run once when it ends.
+/// The finishing step of a request, run once when it ends.
 pub(crate) trait RequestEnd: Send + Sync {
-    /// Called with the request's result: the reply payload or a negative errno.
+    /// Called with the request's result: the reply payload (empty if [`RequestEnd::fill`]
+    /// took it) or a negative errno.
     fn end(&self, conn: &super::conn::Conn, result: core::result::Result<&[u8], i32>);
+
+    /// Takes the reply payload of `len` bytes straight from the daemon's buffer to where it
+    /// goes (a READ's folios), or returns `None` to have it kept in the request, as most
+    /// requests do. Called at most once, by the reply's writer, before [`RequestEnd::end`].
+    fn fill(&self, _from: &mut IovIter, _len: usize) -> Option<Result> {
+        None
+    }
+}
+
+/// Input arguments up to this size are kept inside the request: every fixed-size argument
+/// and the usual names; longer ones (WRITE data, long names, xattr values) go to the heap.
+const INLINE_ARGS: usize = 128;
+
+/// The input arguments of a request, concatenated: inside for short ones, else on the heap.
+///
+/// # Invariants
+///
+/// Until `spilled`, the arguments are `inline[..len]`; after that, all of `heap`.
+pub(crate) struct ArgBuf {
+    inline: [u8; INLINE_ARGS],
+    len: usize,
+    spilled: bool,
+    heap: KVVec<u8>,
+}
+
+impl ArgBuf {
+    const fn new() -> ArgBuf {
+        ArgBuf {
+            inline: [0; INLINE_ARGS],
+            len: 0,
+            spilled: false,
+            heap: KVVec::new(),
+        }
+    }
+
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        if self.spilled {
+            &self.heap
+        } else {
+            &self.inline[..self.len]
+        }
+    }
+
+    /// The bytes, to change.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.spilled {
+            &mut self.heap
+        } else {
+            &mut self.inline[..self.len]
+        }
+    }
+
+    /// The number of bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Makes room for `more` bytes on the heap, moving the inline bytes there first.
+    fn spill(&mut self, more: usize) -> Result {
+        if !self.spilled {
+            self.heap.reserve(self.len + more, GFP_KERNEL)?;
+            self.heap
+                .extend_from_slice(&self.inline[..self.len], GFP_KERNEL)?;
+            self.spilled = true;
+        }
+        Ok(())
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn extend(&mut self, bytes: &[u8]) -> Result {
+        if !self.spilled && self.len + bytes.len() <= INLINE_ARGS {
+            self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+            return Ok(());
+        }
+        self.spill(bytes.len())?;
+        self.heap.extend_from_slice(bytes, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Appends `n` zero bytes.
+    pub(crate) fn extend_zeroed(&mut self, n: usize) -> Result {
+        self.spill(n)?;
+        self.heap.extend_with(n, 0, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Appends up to `len` bytes from `from`; returns how many (short on a fault).
+    fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
+        self.spill(len)?;
+        from.append_up_to(&mut self.heap, len)
+    }
+
+    /// Shortens the arguments to `len` bytes (a longer `len` changes nothing).
+    fn truncate(&mut self, len: usize) {
+        if !self.spilled {
+            self.len = self.len.min(len);
+        } else if len < self.heap.len() {
+            // SAFETY: `len` is less than the length, and `u8` needs no drop.
+            unsafe { self.heap.set_len(len) };
+        }
+    }
+
+    /// Removes the bytes `start..end`.
+    fn cut(&mut self, start: usize, end: usize) {
+        let len = self.len();
+        if start >= end || end > len {
+            return;
+        }
+        self.as_mut_slice().copy_within(end..len, start);
+        self.truncate(len - (end - start));
+    }
 }
 
 /// What a request's sender fills in.
@@ -99,7 +214,7 @@ pub(crate) struct Args {
     /// The node the request is about.
     pub(crate) nodeid: u64,
     /// The input arguments, concatenated.
-    pub(crate) input: KVVec<u8>,
+    pub(crate) input: ArgBuf,
     /// The expected reply.
     pub(crate) out: OutSpec,
     /// Skip the credentials (INIT), sending uid, gid and pid 0.
@@ -127,7 +242,7 @@ impl Args {
         Self {
             opcode: 0,
             nodeid: 0,
-            input: KVVec::new(),
+            input: ArgBuf::new(),
             out: OutSpec::NONE,
             nocreds: false,
             force: false,
@@ -144,9 +259,9 @@ impl Args {
         parts: &[&[u8]],
         out: OutSpec,
     ) -> Result<Self> {
-        let mut input = KVVec::new();
+        let mut input = ArgBuf::new();
         for p in parts {
-            input.extend_from_slice(p, GFP_KERNEL)?;
+            input.extend(p)?;
         }
         Ok(Self {
             opcode,
@@ -160,18 +275,13 @@ impl Args {
     /// Appends up to `len` bytes from `from` to the input; returns how many were copied (short
     /// on a fault).
     pub(crate) fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
-        let start = self.input.len();
-        self.input.extend_with(len, 0, GFP_KERNEL)?;
-        let n = from.copy_from(&mut self.input[start..]);
-        // A fault may cut the copy short: keep only what was copied.
-        self.truncate_input(start + n);
-        Ok(n)
+        self.input.append_from(from, len)
     }
 
     /// Appends request extensions (`fuse_ext_header` records), counted in the header's
     /// `total_extlen`.
     pub(crate) fn append_ext(&mut self, ext: &[u8]) -> Result {
-        self.input.extend_from_slice(ext, GFP_KERNEL)?;
+        self.input.extend(ext)?;
         self.ext_len += ext.len();
         Ok(())
     }
@@ -205,43 +315,39 @@ impl Args {
         if minor < 12 && (self.opcode == op::CREATE || self.opcode == op::MKNOD) {
             // `fuse_create_in` loses `umask` and `open_flags`, `fuse_mknod_in` `umask` and
             // its padding: the 8 bytes after the first 8.
-            let mut input = KVVec::new();
-            if input
-                .extend_from_slice(self.input.get(..8).unwrap_or(&[]), GFP_KERNEL)
-                .and_then(|()| {
-                    input.extend_from_slice(self.input.get(16..).unwrap_or(&[]), GFP_KERNEL)
-                })
-                .is_ok()
-            {
-                self.input = input;
-            }
+            self.input.cut(8, 16);
         }
     }
 
     /// Shortens the input to `len` bytes (a longer `len` changes nothing).
     pub(crate) fn truncate_input(&mut self, len: usize) {
-        if len < self.input.len() {
-            // SAFETY: `len` is less than the length, and `u8` needs no drop.
-            unsafe { self.input.set_len(len) };
-        }
+        self.input.truncate(len);
     }
 
     /// Overwrites input bytes at `offset` (e.g. the size field of a WRITE after a short copy).
     pub(crate) fn patch(&mut self, offset: usize, bytes: &[u8]) {
-        if let Some(dst) = self.input.get_mut(offset..offset + bytes.len()) {
+        if let Some(dst) = self
+            .input
+            .as_mut_slice()
+            .get_mut(offset..offset + bytes.len())
+        {
             dst.copy_from_slice(bytes);
         }
     }
 }
 
+/// Reply payloads up to this size are kept inside the request (every fixed-size reply of
+/// the protocol but STATX's); longer ones get a buffer of exactly their length when they
+/// arrive, never before.
+const INLINE_REPLY: usize = 160;
+
 /// Mutable state of a request, under its lock.
 struct State {
     phase: Phase,
-    unique: u64,
     /// Negative errno, or 0.
     error: i32,
-    /// Bytes of reply payload in the reply buffer.
-    out_len: usize,
+    /// The reply payload, once a writer filled it.
+    reply: Option<Reply>,
     /// A signal arrived while waiting: send FUSE_INTERRUPT once the daemon has the request.
     interrupted: bool,
     /// The request is in the interrupt queue.
@@ -249,6 +355,10 @@ struct State {
 }
 
 /// One request.
+///
+/// A request is in at most one of the connection's queues of requests (pending,
+/// background, a processing queue: links 0) and, besides, in the interrupt queue (links 1).
+/// The queues are intrusive lists: queueing never allocates.
 #[pin_data]
 pub(crate) struct Request {
     pub(crate) opcode: u32,
@@ -256,7 +366,9 @@ pub(crate) struct Request {
     uid: u32,
     gid: u32,
     pid: u32,
-    input: KVVec<u8>,
+    /// The unique id, set when the request is queued (0 before).
+    unique: AtomicU64,
+    input: ArgBuf,
     pub(crate) out: OutSpec,
     pub(crate) force: bool,
     /// Bytes of request extensions at the end of the input.
@@ -265,6 +377,8 @@ pub(crate) struct Request {
     pub(crate) noreply: bool,
     /// The unique id the daemon sees, if not 0.
     reply_unique: u64,
+    /// A task waits for the request's end on `waitq`.
+    waited: bool,
     /// Counted in `num_background`, with a slot released when it ends.
     pub(crate) background: AtomicBool,
     /// The finishing step of an asynchronous request.
@@ -272,9 +386,53 @@ pub(crate) struct Request {
     #[pin]
     state: SpinLock<State>,
     #[pin]
-    reply: Mutex<KVVec<u8>>,
-    #[pin]
     pub(crate) waitq: WaitQueue,
+    #[pin]
+    links: ListLinks<0>,
+    #[pin]
+    intr_links: ListLinks<1>,
+    #[pin]
+    in_queue: AtomicTracker<0>,
+    #[pin]
+    in_intr_queue: AtomicTracker<1>,
+}
+
+kernel::list::impl_has_list_links! {
+    impl HasListLinks<0> for Request { self.links }
+    impl HasListLinks<1> for Request { self.intr_links }
+}
+kernel::list::impl_list_arc_safe! {
+    impl ListArcSafe<0> for Request { tracked_by in_queue: AtomicTracker<0>; }
+    impl ListArcSafe<1> for Request { tracked_by in_intr_queue: AtomicTracker<1>; }
+}
+kernel::list::impl_list_item! {
+    impl ListItem<0> for Request { using ListLinks; }
+    impl ListItem<1> for Request { using ListLinks; }
+}
+
+/// A queue of requests: pending, background or one bucket of a processing queue.
+pub(crate) type ReqList = List<Request, 0>;
+/// The queue's own reference to a request in a [`ReqList`].
+pub(crate) type Queued = ListArc<Request, 0>;
+/// The interrupt queue.
+pub(crate) type IntrList = List<Request, 1>;
+
+/// Takes the first request of `list` that `pred` accepts out of it.
+pub(crate) fn take_where<const ID: u64>(
+    list: &mut List<Request, ID>,
+    pred: impl Fn(&Request) -> bool,
+) -> Option<ListArc<Request, ID>>
+where
+    Request: ListItem<ID>,
+{
+    let mut cursor = list.cursor_front();
+    while let Some(c) = cursor {
+        if pred(&c.current()) {
+            return Some(c.remove());
+        }
+        cursor = c.next();
+    }
+    None
 }
 
 /// Credentials to send with a request: uid, gid (in the connection's namespace) and pid.
@@ -284,14 +442,23 @@ pub(crate) struct Creds {
     pub(crate) pid: u32,
 }
 
+/// Whether a task waits for a request's end, or only its end step runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiter {
+    /// The sender waits (`Conn::send`, `Conn::send_with_end`).
+    Task,
+    /// Nobody waits: background requests and those without reply.
+    None,
+}
+
 impl Request {
-    /// Builds a request; its reply buffer is allocated now, so replies never allocate.
+    /// Builds a request: one allocation; its reply buffer comes with the reply.
     pub(crate) fn new(
         args: Args,
         creds: Creds,
         end: Option<Arc<dyn RequestEnd>>,
+        waiter: Waiter,
     ) -> Result<Arc<Request>> {
-        let reply = KVVec::from_elem(0u8, args.out.size, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Request {
                 opcode: args.opcode,
@@ -299,27 +466,36 @@ impl Request {
                 uid: creds.uid,
                 gid: creds.gid,
                 pid: creds.pid,
+                unique: AtomicU64::new(0),
                 input: args.input,
                 out: args.out,
                 force: args.force,
                 ext_len: args.ext_len,
                 noreply: args.noreply,
                 reply_unique: args.reply_unique,
+                waited: waiter == Waiter::Task,
                 background: AtomicBool::new(false),
                 end,
                 state <- new_spinlock!(State {
                     phase: Phase::New,
-                    unique: 0,
                     error: 0,
-                    out_len: 0,
+                    reply: None,
                     interrupted: false,
                     intr_queued: false,
                 }),
-                reply <- new_mutex!(reply),
                 waitq <- wait_queue!("fuse_req.waitq"),
+                links <- ListLinks::new(),
+                intr_links <- ListLinks::new(),
+                in_queue <- AtomicTracker::new(),
+                in_intr_queue <- AtomicTracker::new(),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// The queue's reference to a request that is in no queue.
+    pub(crate) fn queued(req: &Arc<Request>) -> Option<Queued> {
+        ListArc::try_from_arc(req.clone()).ok()
     }
 
     /// The total size the daemon reads: header and arguments.
@@ -347,12 +523,13 @@ impl Request {
 
     /// The input arguments.
     pub(crate) fn input(&self) -> &[u8] {
-        &self.input
+        self.input.as_slice()
     }
 
     /// The unique id (0 until queued).
     pub(crate) fn unique(&self) -> u64 {
-        self.state.lock().unique
+        // Set before the request enters the input queue, whose lock orders it for readers.
+        self.unique.load(Ordering::Relaxed)
     }
 
     /// The current phase.
@@ -367,9 +544,8 @@ impl Request {
 
     /// Queued with `unique`.
     pub(crate) fn set_pending(&self, unique: u64) {
-        let mut s = self.state.lock();
-        s.unique = unique;
-        s.phase = Phase::Pending;
+        self.unique.store(unique, Ordering::Relaxed);
+        self.state.lock().phase = Phase::Pending;
     }
 
     /// Moves from `from` to `to`; `false` if the request was not in `from`.
@@ -410,20 +586,22 @@ impl Request {
         core::mem::replace(&mut self.state.lock().intr_queued, false)
     }
 
-    /// Copies the reply payload in with `fill` (a writer in phase `Writing`).
-    pub(crate) fn fill_reply(&self, len: usize, fill: impl FnOnce(&mut [u8]) -> Result) -> Result {
-        // The buffer is filled outside its lock: filling copies from the daemon's memory and
-        // may fault (`mmap_lock`), while a sender may wait for the reply under `mmap_lock`
-        // (a mapping's `close` writes dirty pages back). Only the one reply writer fills it.
-        let mut buf = core::mem::replace(&mut *self.reply.lock(), KVVec::new());
-        let result = match buf.get_mut(..len) {
-            Some(dst) => fill(dst),
-            None => Err(EINVAL),
-        };
-        *self.reply.lock() = buf;
-        result?;
-        self.state.lock().out_len = len;
+    /// Copies the reply payload of `len` bytes from the daemon's buffer (a writer in phase
+    /// `Writing`): straight to where it goes if the end step takes it (a READ's folios),
+    /// else into the request.
+    pub(crate) fn fill_reply(&self, from: &mut IovIter, len: usize) -> Result {
+        if let Some(filled) = self.end.as_ref().and_then(|end| end.fill(from, len)) {
+            return filled;
+        }
+        // Filled outside the request's lock: copying from the daemon's memory may fault.
+        let reply = Reply::read(from, len)?;
+        self.state.lock().reply = Some(reply);
         Ok(())
+    }
+
+    /// Whether a task waits for the request (else its end step, if any, is all).
+    pub(crate) fn waited(&self) -> bool {
+        self.waited
     }
 
     /// Ends the request with `error` (0 for success); `false` if it had ended already.
@@ -434,23 +612,17 @@ impl Request {
         }
         s.phase = Phase::Finished;
         s.error = error;
-        if error != 0 {
-            s.out_len = 0;
-        }
         true
     }
 
     /// Takes the reply payload out of an ended request, or its error.
     pub(crate) fn take_reply(&self) -> Result<Reply> {
-        let (error, len) = {
-            let s = self.state.lock();
-            (s.error, s.out_len)
-        };
-        if error != 0 {
-            return Err(Error::from_errno(error));
+        let mut s = self.state.lock();
+        let reply = s.reply.take();
+        if s.error != 0 {
+            return Err(Error::from_errno(s.error));
         }
-        let buf = core::mem::replace(&mut *self.reply.lock(), KVVec::new());
-        Ok(Reply { buf, len })
+        Ok(reply.unwrap_or_else(Reply::empty))
     }
 
     /// Whether this opcode's too-big requests fail with `E2BIG` rather than `EIO`.
@@ -463,16 +635,43 @@ impl Request {
     }
 }
 
-/// The payload of a successful reply.
+/// The payload of a successful reply: inside for short ones, else in a buffer of its size.
 pub(crate) struct Reply {
-    buf: KVVec<u8>,
+    inline: [u8; INLINE_REPLY],
+    heap: KVVec<u8>,
     len: usize,
 }
 
 impl Reply {
+    /// No payload.
+    fn empty() -> Reply {
+        Reply {
+            inline: [0; INLINE_REPLY],
+            heap: KVVec::new(),
+            len: 0,
+        }
+    }
+
+    /// Reads `len` bytes of payload from `from`; `EFAULT` if it cannot.
+    fn read(from: &mut IovIter, len: usize) -> Result<Reply> {
+        let mut r = Reply::empty();
+        if len <= INLINE_REPLY {
+            from.copy_all_from(&mut r.inline[..len])?;
+        } else {
+            // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
+            from.append_to(&mut r.heap, len)?;
+        }
+        r.len = len;
+        Ok(r)
+    }
+
     /// The payload's bytes.
     pub(crate) fn data(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+        if self.len <= INLINE_REPLY {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
     }
 
     /// The payload as a protocol structure (zero-extended if the reply was shorter).

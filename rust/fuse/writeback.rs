@@ -215,8 +215,8 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
 /// Appends a folio's data to a WRITE, whose range then covers the folio.
 fn append(pw: &mut PendingWrite, size: usize, read: impl FnOnce(&mut [u8]) -> usize) -> Result {
     let start = pw.args.input.len();
-    pw.args.input.extend_with(size, 0, GFP_KERNEL)?;
-    read(&mut pw.args.input[start..]);
+    pw.args.input.extend_zeroed(size)?;
+    read(&mut pw.args.input.as_mut_slice()[start..]);
     pw.len += size;
     let range = page_range(pw.pos, pw.len);
     if let Some(r) = pw.inode.data().write.lock().in_flight.get_mut(&pw.id) {

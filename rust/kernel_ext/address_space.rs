@@ -3,7 +3,7 @@
 //! The page cache side of a [`FileSystem`]: locked folios being read, readahead windows, and
 //! the address space operations (`struct address_space_operations`).
 
-use super::{fs_type::FileSystem, inode::Inode};
+use super::{fs_type::FileSystem, inode::Inode, iov_iter::IovIter};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{bindings, error::from_result, ffi::c_int, types::ForeignOwnable};
@@ -47,15 +47,22 @@ impl LockedFolio {
         unsafe { Inode::from_raw(local::rust_fuse_folio_inode(self.as_raw())) }
     }
 
-    /// Copies `data` to the start of the folio and zeroes the rest.
-    pub(crate) fn fill(&self, data: &[u8]) {
-        let len = data.len().min(self.size());
-        // SAFETY: The folio is locked by us and not uptodate, so no one else writes it; `len`
-        // is within the folio.
-        unsafe {
-            local::rust_fuse_memcpy_to_folio(self.as_raw(), 0, data.as_ptr().cast(), len);
-            local::rust_fuse_folio_zero_segment(self.as_raw(), len, self.size());
-        }
+    /// Copies up to `len` bytes from `from` to the folio at `offset` (clamped to the folio) and
+    /// advances; returns how many were copied (short on a fault).
+    pub(crate) fn fill_from(&self, offset: usize, len: usize, from: &mut IovIter) -> usize {
+        let size = self.size();
+        let offset = offset.min(size);
+        let len = len.min(size - offset);
+        // SAFETY: The folio is locked by us and not uptodate, so no one else writes it; the
+        // range is within the folio; the iterator is live and ours.
+        unsafe { local::rust_fuse_copy_folio_from_iter(self.as_raw(), offset, len, from.as_raw()) }
+    }
+
+    /// Zeroes the folio from `start` to its end.
+    pub(crate) fn zero_from(&self, start: usize) {
+        let size = self.size();
+        // SAFETY: The folio is locked by us and not uptodate; the range is within it.
+        unsafe { local::rust_fuse_folio_zero_segment(self.as_raw(), start.min(size), size) };
     }
 
     /// Ends the read: marks the folio uptodate if `ok`, and unlocks it (`folio_end_read()`).

@@ -3,7 +3,13 @@
 //! I/O vector iterators (`struct iov_iter`) of `read_iter`/`write_iter` calls.
 
 use crate::bindings as local;
-use kernel::{bindings, error::code::EFAULT, prelude::*, types::Opaque};
+use kernel::{
+    alloc::{Allocator, Vec},
+    bindings,
+    error::code::EFAULT,
+    prelude::*,
+    types::Opaque,
+};
 
 /// An I/O vector iterator of a `read_iter` or `write_iter` call.
 ///
@@ -68,12 +74,37 @@ impl IovIter {
         unsafe { local::rust_fuse_iov_iter_revert(self.as_raw(), bytes) };
     }
 
-    /// Copies up to `buf.len()` bytes from the iterator and advances; returns how many
-    /// (short on a fault).
-    pub(crate) fn copy_from(&mut self, buf: &mut [u8]) -> usize {
-        // SAFETY: `buf` is a valid, writable slice; the iterator is live and ours.
-        unsafe {
-            local::rust_fuse_copy_from_iter(buf.as_mut_ptr().cast(), buf.len(), self.as_raw())
+    /// Appends up to `len` bytes from the iterator to `buf` and advances, without zeroing
+    /// the room first; returns how many were appended (short on a fault).
+    pub(crate) fn append_up_to<A: Allocator>(
+        &mut self,
+        buf: &mut Vec<u8, A>,
+        len: usize,
+    ) -> Result<usize> {
+        buf.reserve(len, GFP_KERNEL)?;
+        let spare = buf.spare_capacity_mut();
+        // SAFETY: `spare` has room for at least `len` bytes (reserved above), which the copy
+        // writes, never reads; the iterator is live and ours.
+        let n = unsafe {
+            local::rust_fuse_copy_from_iter(spare.as_mut_ptr().cast(), len, self.as_raw())
+        };
+        let new_len = buf.len() + n;
+        // SAFETY: The `n` bytes after the old length were just written.
+        unsafe { buf.set_len(new_len) };
+        Ok(n)
+    }
+
+    /// Appends exactly `len` bytes from the iterator to `buf` and advances, or fails with
+    /// `EFAULT`, leaving both as they were.
+    pub(crate) fn append_to<A: Allocator>(&mut self, buf: &mut Vec<u8, A>, len: usize) -> Result {
+        let old = buf.len();
+        let n = self.append_up_to(buf, len)?;
+        if n != len {
+            self.revert(n);
+            // SAFETY: `old` is less than the length, and `u8` needs no drop.
+            unsafe { buf.set_len(old) };
+            return Err(EFAULT);
         }
+        Ok(())
     }
 }
