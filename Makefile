@@ -9,6 +9,8 @@
 #   make fmtcheck   fail if rustfmt would change anything
 #   make lint       fmtcheck, then a full clippy build that fails on any warning
 #   make check      run every test against the C fuse and rust_fuse in the VM
+#   make bench      the benchmarks, C fuse against rust_fuse in one VM boot
+#                   (tools/bench; BENCH_ARGS="--scale=smoke ..." passes options)
 #   make clean
 
 ifeq ($(KDIR),)
@@ -41,8 +43,11 @@ lint: fmtcheck
 check:
 	tests/run
 
+bench:
+	tools/bench $(BENCH_ARGS)
+
 clean:
 	$(KMAKE) clean
 	rm -rf build
 
-.PHONY: all modules clippy fmt fmtcheck lint check clean
+.PHONY: all modules clippy fmt fmtcheck lint check bench clean

@@ -207,6 +207,28 @@ void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
 	folio_zero_segment(folio, start, end);
 }
 
+void *rust_fuse_kmap_local_page(struct page *page)
+{
+	return kmap_local_page(page);
+}
+
+void rust_fuse_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+void rust_fuse_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+void rust_fuse_page_written(struct iov_iter *i, struct page *page)
+{
+	flush_dcache_page(page);
+	if (user_backed_iter(i))
+		set_page_dirty_lock(page);
+}
+
 size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 				      size_t bytes, struct iov_iter *i)
 {

@@ -84,6 +84,10 @@ void rust_fuse_folio_zero_segment(struct folio *folio, size_t start,
 				  size_t end);
 size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 				      size_t bytes, struct iov_iter *i);
+void *rust_fuse_kmap_local_page(struct page *page);
+void rust_fuse_kunmap_local(const void *addr);
+void rust_fuse_put_page(struct page *page);
+void rust_fuse_page_written(struct iov_iter *i, struct page *page);
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
 struct inode *rust_fuse_folio_inode(struct folio *folio);
 

@@ -118,6 +118,9 @@ def main():
         selftest = parse_flat(sys.argv[6], "testvm-selftest")
         c.update(selftest)
         r.update(selftest)
+    if len(sys.argv) > 7:
+        c["bench: smoke run of tools/bench, table produced and parsed"] = sys.argv[7]
+        r["bench: smoke run of tools/bench, table produced and parsed"] = sys.argv[7]
     names = list(dict.fromkeys(list(c) + list(r)))
     width = max([len(n) for n in names] + [4])
     print(f"{'test':<{width}}  {'C fuse':<9} {'rust_fuse':<9}")

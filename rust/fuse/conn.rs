@@ -871,10 +871,7 @@ impl Conn {
         let key = unique & !proto::INT_REQ_BIT;
         let bucket = inner.bucket(key);
         if unique & proto::INT_REQ_BIT != 0 {
-            return bucket
-                .iter()
-                .find(|r| r.unique() == key)
-                .map(Arc::from);
+            return bucket.iter().find(|r| r.unique() == key).map(Arc::from);
         }
         let req = take_where(bucket, |r| r.unique() == key)?.into_arc();
         req.transition(Phase::Sent, Phase::Writing);

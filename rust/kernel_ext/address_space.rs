@@ -53,9 +53,16 @@ impl LockedFolio {
         let size = self.size();
         let offset = offset.min(size);
         let len = len.min(size - offset);
-        // SAFETY: The folio is locked by us and not uptodate, so no one else writes it; the
-        // range is within the folio; the iterator is live and ours.
-        unsafe { local::rust_fuse_copy_folio_from_iter(self.as_raw(), offset, len, from.as_raw()) }
+        let folio = self.as_raw();
+        let done = from.for_each_page(len, false, |src, at, n| {
+            // SAFETY: The folio is locked by us and not uptodate, so no one else writes it;
+            // `offset + at + n` is within it; `src` is mapped for `n` bytes.
+            unsafe { local::rust_fuse_memcpy_to_folio(folio, offset + at, src.cast(), n) }
+        });
+        // SAFETY: As above; the iterator is live and ours.
+        done + unsafe {
+            local::rust_fuse_copy_folio_from_iter(folio, offset + done, len - done, from.as_raw())
+        }
     }
 
     /// Zeroes the folio from `start` to its end.

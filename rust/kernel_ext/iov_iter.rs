@@ -3,6 +3,7 @@
 //! I/O vector iterators (`struct iov_iter`) of `read_iter`/`write_iter` calls.
 
 use crate::bindings as local;
+use core::ptr;
 use kernel::{
     alloc::{Allocator, Vec},
     bindings,
@@ -10,6 +11,12 @@ use kernel::{
     prelude::*,
     types::Opaque,
 };
+
+/// Copies of at least this many bytes go page by page through the memory behind the
+/// iterator, mapped in the kernel (as the C module's `fuse_copy_fill()`), rather than through
+/// the user-copy routines, whose `rep movsb` is slow where string instructions are emulated
+/// byte by byte (QEMU's TCG); shorter ones are not worth getting the pages.
+const PAGE_COPY_MIN: usize = 1024;
 
 /// An I/O vector iterator of a `read_iter` or `write_iter` call.
 ///
@@ -42,8 +49,83 @@ impl IovIter {
 
     /// Copies `data` out and advances; returns how much was copied (short on a fault).
     pub(crate) fn copy_to(&mut self, data: &[u8]) -> usize {
-        // SAFETY: `data` is a valid slice; the iterator is live and ours for the call.
-        unsafe { local::rust_fuse_copy_to_iter(data.as_ptr().cast(), data.len(), self.as_raw()) }
+        let src = data.as_ptr();
+        let mut done = 0;
+        if data.len() >= PAGE_COPY_MIN {
+            done = self.for_each_page(data.len(), true, |dst, at, n| {
+                // SAFETY: `dst` is mapped memory of `n` bytes behind the iterator; `at + n` is
+                // within `data`.
+                unsafe { ptr::copy_nonoverlapping(src.add(at), dst, n) }
+            });
+        }
+        // The rest (all of a short copy, or where the pages could not be had).
+        // SAFETY: `data[done..]` is a valid slice; the iterator is live and ours for the call.
+        done + unsafe {
+            local::rust_fuse_copy_to_iter(src.add(done).cast(), data.len() - done, self.as_raw())
+        }
+    }
+
+    /// Copies up to `len` bytes from the iterator to `dst` and advances; returns how many
+    /// (short on a fault).
+    ///
+    /// # Safety
+    ///
+    /// `dst` must be valid for writes of `len` bytes.
+    unsafe fn copy_from_raw(&mut self, dst: *mut u8, len: usize) -> usize {
+        let mut done = 0;
+        if len >= PAGE_COPY_MIN {
+            done = self.for_each_page(len, false, |src, at, n| {
+                // SAFETY: `src` is mapped memory of `n` bytes behind the iterator; `at + n` is
+                // at most `len`. The daemon may change its memory meanwhile: the bytes are
+                // copied as they are, and whoever reads them checks them.
+                unsafe { ptr::copy_nonoverlapping(src, dst.add(at), n) }
+            });
+        }
+        // SAFETY: The caller guarantees `dst` for `len` bytes; the iterator is live and ours.
+        done + unsafe {
+            local::rust_fuse_copy_from_iter(dst.add(done).cast(), len - done, self.as_raw())
+        }
+    }
+
+    /// Walks up to `len` bytes of the iterator page by page (the C module's
+    /// `fuse_copy_fill()`): each piece of memory behind it, a user page (referenced for the
+    /// call) or a bvec page, is mapped and handed to `f` with its address, the bytes walked
+    /// before it and its length; `written` marks pages the copy writes (dirtied after).
+    /// Returns the bytes walked, and stops early where the pages cannot be had: a fault, or
+    /// an iterator of another kind (`kvec`), which the caller then copies as usual.
+    pub(crate) fn for_each_page(
+        &mut self,
+        len: usize,
+        written: bool,
+        mut f: impl FnMut(*mut u8, usize, usize),
+    ) -> usize {
+        let mut done = 0;
+        while done < len {
+            let mut page: *mut bindings::page = ptr::null_mut();
+            let mut off = 0usize;
+            // SAFETY: The iterator is live and ours; `page` has room for the one page asked.
+            let n = unsafe {
+                bindings::iov_iter_get_pages2(self.as_raw(), &mut page, len - done, 1, &mut off)
+            };
+            // CAST: `n` is positive and at most `len - done`.
+            let n = match usize::try_from(n) {
+                Ok(n) if n > 0 => n.min(len - done),
+                _ => break,
+            };
+            // SAFETY: `iov_iter_get_pages2()` gave us a reference to `page`, whose bytes
+            // `off..off + n` are the iterator's next ones; the mapping is undone below.
+            unsafe {
+                let addr = local::rust_fuse_kmap_local_page(page).cast::<u8>();
+                f(addr.add(off), done, n);
+                local::rust_fuse_kunmap_local(addr.cast());
+                if written {
+                    local::rust_fuse_page_written(self.as_raw(), page);
+                }
+                local::rust_fuse_put_page(page);
+            }
+            done += n;
+        }
+        done
     }
 
     /// Copies all of `data` out and advances, or fails with `EFAULT`.
@@ -57,10 +139,8 @@ impl IovIter {
 
     /// Fills `buf` from the iterator and advances, or fails with `EFAULT`.
     pub(crate) fn copy_all_from(&mut self, buf: &mut [u8]) -> Result {
-        // SAFETY: `buf` is a valid, writable slice; the iterator is live and ours.
-        let n = unsafe {
-            local::rust_fuse_copy_from_iter(buf.as_mut_ptr().cast(), buf.len(), self.as_raw())
-        };
+        // SAFETY: `buf` is a valid, writable slice.
+        let n = unsafe { self.copy_from_raw(buf.as_mut_ptr(), buf.len()) };
         if n == buf.len() {
             Ok(())
         } else {
@@ -84,10 +164,8 @@ impl IovIter {
         buf.reserve(len, GFP_KERNEL)?;
         let spare = buf.spare_capacity_mut();
         // SAFETY: `spare` has room for at least `len` bytes (reserved above), which the copy
-        // writes, never reads; the iterator is live and ours.
-        let n = unsafe {
-            local::rust_fuse_copy_from_iter(spare.as_mut_ptr().cast(), len, self.as_raw())
-        };
+        // writes, never reads.
+        let n = unsafe { self.copy_from_raw(spare.as_mut_ptr().cast(), len) };
         let new_len = buf.len() + n;
         // SAFETY: The `n` bytes after the old length were just written.
         unsafe { buf.set_len(new_len) };
