@@ -100,6 +100,21 @@ rf_build_module() {
 	echo "$dir/rust_fuse.ko"
 }
 
+# Builds rust_fuse.ko of git revision $1 (its own sources, outside the work
+# tree) against KDIR ($2), once; prints its path. For before/after benchmarks.
+rf_build_baseline() {
+	local rev base
+	rev=$(git -C "$RF_ROOT" rev-parse --short "$1") || return 1
+	base=$RF_ROOT/build/kmod-base-$RF_FLAVOUR-$rev
+	if [ ! -f "$base/rust_fuse.ko" ]; then
+		rm -rf "$base" && mkdir -p "$base"
+		git -C "$RF_ROOT" archive "$rev" Kbuild Makefile rust tools/build-kernel tools/lib.sh |
+			tar -x -C "$base" || return 1
+		make -s -C "$base" KDIR="$2" modules >&2 || return 1
+	fi
+	echo "$base/rust_fuse.ko"
+}
+
 # Make in the kernel build directory with the project's toolchain settings.
 rf_kmake() {
 	make -C "$(rf_kdir)" ARCH=x86_64 LLVM=1 "$@"
