@@ -524,30 +524,33 @@ impl Conn {
     }
 
     /// Sends a request and waits for its reply (C's `fuse_simple_request()`).
-    pub(crate) fn send(&self, mut args: Args) -> Result<Reply> {
-        if !args.force {
-            self.wait_ready(false)?;
-        }
-        args.adjust_compat(self.neg().minor);
-        let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, None, Waiter::Task)?;
-        self.queue_new(&req);
-        self.wait_answer(&req)?;
-        req.take_reply()
+    pub(crate) fn send(&self, args: Args) -> Result<Reply> {
+        self.send_and_wait(args, None)?.take_reply()
     }
 
     /// Sends a request whose result goes to `end`, and waits until it ran (a synchronous
     /// READ into folios). If the wait fails, `end` runs when the request ends.
-    pub(crate) fn send_with_end(&self, mut args: Args, end: Arc<dyn RequestEnd>) -> Result {
+    pub(crate) fn send_with_end(&self, args: Args, end: Arc<dyn RequestEnd>) -> Result {
+        self.send_and_wait(args, Some(end))?
+            .take_reply()
+            .map(|_| ())
+    }
+
+    /// Queues a request with a waiter and waits for its end.
+    fn send_and_wait(
+        &self,
+        mut args: Args,
+        end: Option<Arc<dyn RequestEnd>>,
+    ) -> Result<Arc<Request>> {
         if !args.force {
             self.wait_ready(false)?;
         }
         args.adjust_compat(self.neg().minor);
         let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, Some(end), Waiter::Task)?;
+        let req = Request::new(args, creds, end, Waiter::Task)?;
         self.queue_new(&req);
         self.wait_answer(&req)?;
-        req.take_reply().map(|_| ())
+        Ok(req)
     }
 
     /// Queues a request the daemon does not answer (C's `fuse_simple_notify_reply()`): it
