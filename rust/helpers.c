@@ -2,6 +2,7 @@
 /*
  * One-line wrappers for inline functions and macros (see helpers.h).
  */
+#include <linux/backing-dev.h>
 #include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
@@ -423,4 +424,15 @@ void rust_fuse_file_accessed(struct file *file)
 int rust_fuse_wbc_sync_all(const struct writeback_control *wbc)
 {
 	return wbc->sync_mode == WB_SYNC_ALL;
+}
+
+/* Write-back a file system accounts itself (BDI_CAP_WRITEBACK_ACCT cleared). */
+void rust_fuse_bdi_writeback_mod(struct backing_dev_info *bdi, s64 pages)
+{
+	wb_stat_mod(&bdi->wb, WB_WRITEBACK, pages);
+}
+
+void rust_fuse_bdi_writeout_inc(struct backing_dev_info *bdi)
+{
+	wb_writeout_inc(&bdi->wb);
 }

@@ -136,5 +136,7 @@ void rust_fuse_vma_set_ops(struct vm_area_struct *vma,
 			   const struct vm_operations_struct *ops);
 void rust_fuse_file_accessed(struct file *file);
 int rust_fuse_wbc_sync_all(const struct writeback_control *wbc);
+void rust_fuse_bdi_writeback_mod(struct backing_dev_info *bdi, s64 pages);
+void rust_fuse_bdi_writeout_inc(struct backing_dev_info *bdi);
 
 #endif

@@ -27,7 +27,7 @@ use crate::kernel_ext::{
     iov_iter::IovIter,
     kstat::{Kstat, Kstatfs},
     seq_file::SeqFile,
-    super_block::{NewSuperBlock, SuperBlock, SuperParams},
+    super_block::{BdiParams, NewSuperBlock, SuperBlock, SuperParams},
     writeback::{LaunderFolio, Vma, Writeback},
 };
 use kernel::{
@@ -114,7 +114,14 @@ impl FileSystem for FuseFs {
             set_iflags: iflags,
         });
         sb.set_subtype(opts.subtype.take());
-        sb.setup_bdi()?;
+        // As the C module: write-back is over when the daemon answers, long after the folios
+        // were copied and left write-back, so the WRITEs count it; strict limits and at most
+        // 1% of the dirty memory for each mount.
+        sb.setup_bdi(&BdiParams {
+            fs_accounts_writeback: true,
+            strict_limit: true,
+            max_ratio: 1,
+        })?;
         let conn = Conn::new(fc.user_ns(), params)?;
         Ok(Arc::new(FuseMount { conn }, GFP_KERNEL)?)
     }

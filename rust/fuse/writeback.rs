@@ -113,12 +113,14 @@ struct PendingWrite {
     stage: Stage,
     pos: i64,
     len: usize,
+    /// Pages of data appended, counted as under write-back until the WRITE ends.
+    pages: usize,
 }
 
 impl Drop for PendingWrite {
     fn drop(&mut self) {
         if self.stage != Stage::Handed {
-            finish(&self.inode, self.id, self.stage, Ok(()));
+            finish(&self.inode, self.id, self.stage, self.pages, Ok(()));
         }
     }
 }
@@ -205,6 +207,7 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
         stage: Stage::Building,
         pos,
         len: 0,
+        pages: 0,
     };
     let (first, _) = page_range(pos, 1);
     let node = RBTreeNode::new(id, (first, first), GFP_KERNEL)?;
@@ -218,6 +221,11 @@ fn append(pw: &mut PendingWrite, size: usize, read: impl FnOnce(&mut [u8]) -> us
     pw.args.input.extend_zeroed(size)?;
     read(&mut pw.args.input.as_mut_slice()[start..]);
     pw.len += size;
+    // The folio leaves write-back now; its pages count as such until the daemon answers
+    // (C's `WB_WRITEBACK` accounting), which dirty throttling needs to see the mount's pace.
+    let pages = size.div_ceil(PAGE_SIZE);
+    pw.pages += pages;
+    pw.inode.super_block().writeback_started(pages);
     let range = page_range(pw.pos, pw.len);
     if let Some(r) = pw.inode.data().write.lock().in_flight.get_mut(&pw.id) {
         *r = range;
@@ -265,6 +273,7 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
         WriteEnd {
             inode: inode.into(),
             id: pw.id,
+            pages: pw.pages,
             _ff: pw.ff.clone(),
         },
         GFP_KERNEL,
@@ -281,7 +290,7 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
 
 /// A WRITE of page-cache data ended, sent or not: it leaves the in-flight set and its
 /// waiters are woken (C's `fuse_writepage_end()`).
-fn finish(inode: &Inode, id: u64, stage: Stage, result: Result) {
+fn finish(inode: &Inode, id: u64, stage: Stage, pages: usize, result: Result) {
     if let Err(e) = result {
         inode.set_write_error(e);
     }
@@ -294,6 +303,7 @@ fn finish(inode: &Inode, id: u64, stage: Stage, result: Result) {
         st.in_flight.remove(&id);
         st.leave(stage);
     }
+    inode.super_block().writeback_done(pages);
     inode.data().write_wait.wake_all();
 }
 
@@ -301,6 +311,8 @@ fn finish(inode: &Inode, id: u64, stage: Stage, result: Result) {
 struct WriteEnd {
     inode: ARef<Inode>,
     id: u64,
+    /// See [`PendingWrite::pages`].
+    pages: usize,
     _ff: Arc<FuseFile>,
 }
 
@@ -311,7 +323,7 @@ impl RequestEnd for WriteEnd {
             Ok(_) => Err(EIO),
             Err(e) => Err(Error::from_errno(e)),
         };
-        finish(&self.inode, self.id, Stage::Sent, result);
+        finish(&self.inode, self.id, Stage::Sent, self.pages, result);
     }
 }
 

@@ -148,6 +148,31 @@ impl<T: FileSystem> SuperBlock<T> {
         // SAFETY: `iget5_locked()` returned a referenced inode of this super block.
         Ok(unsafe { Inode::<T>::from_iget(inode) })
     }
+
+    /// Counts `pages` pages as under write-back on the backing device info, where the file
+    /// system accounts write-back itself ([`BdiParams::fs_accounts_writeback`]): dirty
+    /// throttling counts them until [`Self::writeback_done`].
+    pub(crate) fn writeback_started(&self, pages: usize) {
+        // CAST: A count of pages in one request, far below `i64::MAX`.
+        // SAFETY: `s_bdi` is set at fill time and lives as long as the super block, which
+        // `&self` keeps alive; the counter is per-CPU and takes any context.
+        unsafe { local::rust_fuse_bdi_writeback_mod((*self.as_raw()).s_bdi, pages as i64) };
+    }
+
+    /// Counts `pages` pages of [`Self::writeback_started`] as written: they leave write-back
+    /// and count as completed writeout, from which the dirty throttling learns how fast the
+    /// device writes and how much of the dirty memory it may have.
+    pub(crate) fn writeback_done(&self, pages: usize) {
+        // CAST: See `writeback_started`.
+        // SAFETY: See `writeback_started`; `wb_writeout_inc()` disables interrupts itself.
+        unsafe {
+            let bdi = (*self.as_raw()).s_bdi;
+            local::rust_fuse_bdi_writeback_mod(bdi, -(pages as i64));
+            for _ in 0..pages {
+                local::rust_fuse_bdi_writeout_inc(bdi);
+            }
+        }
+    }
 }
 
 /// A super block of `T` being filled: parameters may be set, the state is not there yet.
@@ -212,9 +237,9 @@ impl<T: FileSystem> NewSuperBlock<T> {
         }
     }
 
-    /// Sets up a private backing device info named `MAJOR:MINOR` (`super_setup_bdi_name()`),
-    /// with strict dirty limits and at most 1% of the dirty memory, as the C FUSE does.
-    pub(crate) fn setup_bdi(&self) -> Result {
+    /// Sets up a private backing device info named `MAJOR:MINOR` (`super_setup_bdi_name()`)
+    /// with the dirty-limit choices in `params`.
+    pub(crate) fn setup_bdi(&self, params: &BdiParams) -> Result {
         let dev = self.dev();
         let (major, minor) = (dev >> 20, dev & ((1 << 20) - 1));
         // SAFETY: The super block is new and ours; the format takes two `unsigned int`s and a
@@ -228,15 +253,36 @@ impl<T: FileSystem> NewSuperBlock<T> {
                 c"".as_ptr().cast::<u8>(),
             )
         })?;
-        // SAFETY: `super_setup_bdi_name()` set `s_bdi` to a new bdi owned by the super block.
+        // SAFETY: `super_setup_bdi_name()` set `s_bdi` to a new bdi owned by the super block,
+        // which nobody writes to yet.
         unsafe {
             let bdi = (*self.as_raw()).s_bdi;
-            (*bdi).capabilities &= !local::BDI_CAP_WRITEBACK_ACCT;
-            (*bdi).capabilities |= local::BDI_CAP_STRICTLIMIT;
-            local::bdi_set_max_ratio(bdi, 1);
+            if params.fs_accounts_writeback {
+                (*bdi).capabilities &= !local::BDI_CAP_WRITEBACK_ACCT;
+            }
+            if params.strict_limit {
+                (*bdi).capabilities |= local::BDI_CAP_STRICTLIMIT;
+            }
+            to_result(local::bdi_set_max_ratio(bdi, params.max_ratio))?;
         }
         Ok(())
     }
+
+}
+
+/// How [`SuperBlock::setup_bdi`] sets a new backing device info up.
+pub(crate) struct BdiParams {
+    /// Whether the file system counts the pages under write-back itself, through
+    /// [`SuperBlock::writeback_started`] and [`SuperBlock::writeback_done`], rather than the
+    /// page cache (`BDI_CAP_WRITEBACK_ACCT` cleared): for one that ends a folio's write-back
+    /// before the data is written, having copied it.
+    pub(crate) fs_accounts_writeback: bool,
+    /// Whether the device's own dirty limit applies even below the global background
+    /// threshold (`BDI_CAP_STRICTLIMIT`).
+    pub(crate) strict_limit: bool,
+    /// The largest share of the dirty memory the device may have, in percent
+    /// (`bdi_set_max_ratio()`).
+    pub(crate) max_ratio: u32,
 }
 
 /// Basic parameters of a new super block, for [`NewSuperBlock::set_params`].
