@@ -24,6 +24,7 @@ pub(crate) mod kstat;
 pub(crate) mod miscdevice;
 pub(crate) mod module;
 pub(crate) mod namei_ops;
+pub(crate) mod pipe;
 pub(crate) mod registration;
 pub(crate) mod seq_file;
 pub(crate) mod super_block;

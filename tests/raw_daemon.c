@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
@@ -477,6 +478,78 @@ TEST_F(raw, splice_request_and_reply)
 	ASSERT_EQ(sizeof(oh), write(p[1], &oh, sizeof(oh)));
 	ASSERT_EQ(sizeof(out), write(p[1], &out, sizeof(out)));
 	EXPECT_EQ(oh.len, splice(p[0], NULL, self->fd, NULL, oh.len, 0));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A pipe with room for less than the largest request (one page) fails the
+ * splice with EINVAL, as a short read(2) buffer does; the request stays
+ * queued for the next read.
+ */
+TEST_F(raw, splice_one_page_pipe)
+{
+	struct fuse_attr_out out;
+	int p[2];
+	pid_t pid;
+	uint64_t u;
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(4096, fcntl(p[1], F_SETPIPE_SZ, 4096));
+	pid = stat_child();
+	usleep(100000);
+	EXPECT_EQ(-1, splice(self->fd, NULL, p[1], NULL, 1 << 20, 0));
+	EXPECT_EQ(EINVAL, errno);
+	u = expect_getattr(_metadata, self->fd);
+	fill_attr(&out);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A request of many pages (a 60,000-byte xattr value) comes whole and in order through splice(2). */
+TEST_F(raw, splice_long_request)
+{
+	static char value[60000];
+	struct fuse_in_header h;
+	struct fuse_attr_out out;
+	size_t i, got;
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	for (i = 0; i < sizeof(value); i++)
+		value[i] = (char)(i * 7 + i / 4096);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(1 << 20, fcntl(p[1], F_SETPIPE_SZ, 1 << 20));
+	pid = fork();
+	if (pid == 0) {
+		child_prep();
+		_exit(setxattr(MNT, "user.big", value, sizeof(value), 0) ? errno : 0);
+	}
+	for (;;) {
+		n = splice(self->fd, NULL, p[1], NULL, 1 << 20, 0);
+		ASSERT_LE((ssize_t)sizeof(h), n);
+		for (got = 0; got < (size_t)n; got += i) {
+			ssize_t r = read(p[0], buf + got, n - got);
+
+			ASSERT_LT(0, r);
+			i = r;
+		}
+		memcpy(&h, buf, sizeof(h));
+		ASSERT_EQ(n, h.len);
+		if (h.opcode != FUSE_GETATTR)
+			break;
+		fill_attr(&out);
+		reply(self->fd, h.unique, 0, &out, sizeof(out));
+	}
+	ASSERT_EQ(FUSE_SETXATTR, h.opcode);
+	ASSERT_LT(sizeof(h) + sizeof(value), (size_t)n);
+	EXPECT_EQ(0, memcmp(buf + n - sizeof(value), value, sizeof(value)));
+	EXPECT_EQ(0, memcmp(buf + n - sizeof(value) - 9, "user.big", 9));
+	EXPECT_EQ(sizeof(struct fuse_out_header), reply(self->fd, h.unique, 0, NULL, 0));
 	EXPECT_EQ(0, wait_child(pid, 10));
 	close(p[0]);
 	close(p[1]);

@@ -19,6 +19,7 @@ use crate::kernel_ext::{
     file::{file_operations_table, File, FileOperations, FileOperationsTable, PollTable},
     iov_iter::IovIter,
     miscdevice::MiscDevice,
+    pipe::{Pipe, PipeFill},
 };
 use core::mem::size_of;
 use kernel::{
@@ -105,6 +106,23 @@ impl FileOperations for FuseDev {
         read(&a, file, to)
     }
 
+    /// C's `fuse_dev_splice_read()`: the message goes into pages allocated for its size.
+    fn splice_read(
+        dev: ArcBorrow<'_, DevFile>,
+        file: &File,
+        pipe: &Pipe,
+        len: usize,
+    ) -> Result<usize> {
+        let a = dev.attached()?;
+        // `len` is at most the room in the pipe (`vfs_splice_read()`).
+        let mut dest = SpliceDest { len, fill: None };
+        let n = read(&a, file, &mut dest)?;
+        match dest.fill {
+            Some(fill) => fill.commit(pipe, n),
+            None => Ok(0),
+        }
+    }
+
     fn write_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, from: &mut IovIter) -> Result<usize> {
         let a = dev.attached()?;
         write(&a, from)
@@ -149,14 +167,49 @@ fn clone(dev: &DevFile, arg: usize) -> Result<isize> {
     Ok(0)
 }
 
+/// Where a daemon's read goes.
+trait ReadDest {
+    /// The size of the daemon's buffer.
+    fn len(&self) -> usize;
+    /// The iterator for a message of `len` bytes, at most [`ReadDest::len`]; called once.
+    fn target(&mut self, len: usize) -> Result<&mut IovIter>;
+}
+
+/// `read(2)`: the daemon's buffer.
+impl ReadDest for IovIter {
+    fn len(&self) -> usize {
+        self.count()
+    }
+
+    fn target(&mut self, _len: usize) -> Result<&mut IovIter> {
+        Ok(self)
+    }
+}
+
+/// `splice(2)`: pages for just the message, which then go into the pipe.
+struct SpliceDest {
+    len: usize,
+    fill: Option<PipeFill>,
+}
+
+impl ReadDest for SpliceDest {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn target(&mut self, len: usize) -> Result<&mut IovIter> {
+        Ok(self.fill.insert(PipeFill::new(len)?).iter())
+    }
+}
+
 /// A daemon's read: the next interrupt, forget(s) or request (C's `fuse_dev_do_read()`).
-fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
+fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> {
     let conn = &a.conn;
-    let nbytes = to.count();
     let header = size_of::<b::fuse_in_header>();
     // The buffer must hold the largest request: header, WRITE's arguments and `max_write`.
     let min = proto::MIN_READ_BUFFER
         .max(header + size_of::<b::fuse_write_in>() + conn.neg().max_write as usize);
+    let nbytes = dest.len();
     if nbytes < min {
         return Err(EINVAL);
     }
@@ -175,6 +228,7 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
                 if nbytes < len {
                     return Err(EINVAL);
                 }
+                let to = dest.target(len)?;
                 to.copy_all_to(h.as_bytes())?;
                 to.copy_all_to(arg.as_bytes())?;
                 return Ok(len);
@@ -184,7 +238,7 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
                 if nbytes < msg.len() {
                     return Err(EINVAL);
                 }
-                to.copy_all_to(&msg)?;
+                dest.target(msg.len())?.copy_all_to(&msg)?;
                 return Ok(msg.len());
             }
             Taken::Request(req) => {
@@ -194,9 +248,10 @@ fn read(a: &Attachment, file: &File, to: &mut IovIter) -> Result<usize> {
                     conn.end_request(&req.clone_arc(), req.too_big_error());
                     continue;
                 }
-                let copied = to
-                    .copy_all_to(req.header().as_bytes())
-                    .and_then(|()| to.copy_all_to(req.input()));
+                let copied = dest.target(len).and_then(|to| {
+                    to.copy_all_to(req.header().as_bytes())?;
+                    to.copy_all_to(req.input())
+                });
                 if let Err(e) = copied {
                     conn.end_request(&req.into_arc(), EIO.to_errno());
                     return Err(e);

@@ -7,7 +7,7 @@
 //! [`FileOperationsTable`] is the C table for one implementation; it lives in a `static` so
 //! that the VFS can compare `file->f_op` with it and pin the owning module.
 
-use super::{cred::UserNamespace, iov_iter::IovIter};
+use super::{cred::UserNamespace, iov_iter::IovIter, pipe::Pipe};
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     bindings,
@@ -396,8 +396,9 @@ pub(crate) trait FileOperations: Sized + Sync + 'static {
     /// The per-file state, kept in `file->private_data`.
     type Data: ForeignOwnable + Send + Sync;
 
-    /// Whether `splice(2)` works, through `read_iter` and `write_iter` with kernel buffers
-    /// (`copy_splice_read()`, `iter_file_splice_write()`).
+    /// Whether `splice(2)` works, through `write_iter` with kernel buffers
+    /// (`iter_file_splice_write()`) and through [`Self::splice_read`] or, without it,
+    /// `read_iter` (`copy_splice_read()`).
     const SPLICE: bool = false;
 
     /// Called when the file is opened; returns its per-file state.
@@ -420,6 +421,17 @@ pub(crate) trait FileOperations: Sized + Sync + 'static {
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
         _from: &mut IovIter,
+    ) -> Result<usize> {
+        Err(EINVAL)
+    }
+
+    /// `splice(2)` from the file into `pipe`, of at most `len` bytes (used with
+    /// [`Self::SPLICE`]); returns the number of bytes the pipe got.
+    fn splice_read(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _pipe: &Pipe,
+        _len: usize,
     ) -> Result<usize> {
         Err(EINVAL)
     }
@@ -474,7 +486,11 @@ impl<T: FileOperations> FileOperationsTable<T> {
             ops.write_iter = Some(write_iter_callback::<T>);
         }
         if T::SPLICE {
-            ops.splice_read = Some(bindings::copy_splice_read);
+            ops.splice_read = if T::HAS_SPLICE_READ {
+                Some(splice_read_callback::<T>)
+            } else {
+                Some(bindings::copy_splice_read)
+            };
             ops.splice_write = Some(bindings::iter_file_splice_write);
         }
         if T::HAS_POLL {
@@ -605,6 +621,34 @@ unsafe extern "C" fn write_iter_callback<T: FileOperations>(
 ) -> isize {
     // SAFETY: Guaranteed by the VFS, as `rw_iter` requires.
     unsafe { rw_iter::<T>(iocb, from, T::write_iter) }
+}
+
+/// `file_operations.splice_read` of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with one of `T`'s open files and a pipe whose lock the caller holds
+/// (`splice_file_to_pipe()`, `do_splice()`).
+unsafe extern "C" fn splice_read_callback<T: FileOperations>(
+    file: *mut bindings::file,
+    _ppos: *mut bindings::loff_t,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    _flags: c_uint,
+) -> isize {
+    from_result(|| {
+        // SAFETY: The VFS passes one of `T`'s open files, alive during the call, and a pipe
+        // it holds the lock of.
+        let (data, f, pipe) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                Pipe::from_raw(pipe),
+            )
+        };
+        let n = T::splice_read(data, f, pipe, len)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    })
 }
 
 /// `file_operations.poll` of `T`.

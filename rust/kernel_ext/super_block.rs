@@ -267,7 +267,6 @@ impl<T: FileSystem> NewSuperBlock<T> {
         }
         Ok(())
     }
-
 }
 
 /// How [`SuperBlock::setup_bdi`] sets a new backing device info up.

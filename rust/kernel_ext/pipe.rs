@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pipes as the destination of `splice(2)` (`struct pipe_inode_info`).
+//!
+//! C headers: [`include/linux/pipe_fs_i.h`](srctree/include/linux/pipe_fs_i.h),
+//! [`include/linux/splice.h`](srctree/include/linux/splice.h)
+//!
+//! The kernel's generic `copy_splice_read()` allocates a page for every free slot of the
+//! pipe before it knows how much the read will produce, and frees the unused ones after: 257
+//! pages for each read into a 1 MiB pipe. A `splice_read` that knows the size of what it is
+//! about to write uses [`PipeFill`] instead, which allocates just the pages that size needs.
+
+use super::iov_iter::IovIter;
+use crate::bindings as local;
+use core::mem::ManuallyDrop;
+use kernel::{
+    bindings,
+    page::{Page, PAGE_SIZE},
+    prelude::*,
+    types::Opaque,
+};
+
+/// A pipe, locked by the caller of the `splice_read` it was passed to.
+///
+/// # Invariants
+///
+/// Instances are only handed out as references to a live pipe that the current task holds
+/// the lock of (`pipe_lock()`) for the reference's lifetime.
+#[repr(transparent)]
+pub(crate) struct Pipe(Opaque<bindings::pipe_inode_info>);
+
+impl Pipe {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live pipe whose lock the current task holds during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::pipe_inode_info) -> &'a Pipe {
+        // SAFETY: Transparent wrapper; the caller guarantees validity and the lock.
+        unsafe { &*ptr.cast::<Pipe>() }
+    }
+}
+
+/// Fresh pages for `len` bytes, filled through an iterator and then put in a pipe (they are
+/// the kernel's: the reader of the pipe maps them only through the pipe's copy routines).
+///
+/// # Invariants
+///
+/// `iter` is a destination iterator over `bvecs`, which describe `pages` in order, each whole
+/// but the last, which holds the rest of `len` bytes.
+pub(crate) struct PipeFill {
+    pages: KVec<Page>,
+    bvecs: KVec<bindings::bio_vec>,
+    iter: Opaque<bindings::iov_iter>,
+}
+
+impl PipeFill {
+    /// Allocates the pages for `len` bytes.
+    pub(crate) fn new(len: usize) -> Result<Self> {
+        let n = len.div_ceil(PAGE_SIZE);
+        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut bvecs = KVec::with_capacity(n, GFP_KERNEL)?;
+        for i in 0..n {
+            let page = Page::alloc_page(GFP_KERNEL)?;
+            let bvec = bindings::bio_vec {
+                bv_page: page.as_ptr(),
+                // CAST: At most `PAGE_SIZE`.
+                bv_len: (len - i * PAGE_SIZE).min(PAGE_SIZE) as u32,
+                ..Default::default()
+            };
+            bvecs.push(bvec, GFP_KERNEL)?;
+            pages.push(page, GFP_KERNEL)?;
+        }
+        let iter = Opaque::<bindings::iov_iter>::uninit();
+        // SAFETY: `iov_iter_bvec()` initialises the whole iterator; the vectors live in the
+        // heap buffer of `bvecs`, which does not move with `Self` and outlives the iterator.
+        unsafe {
+            bindings::iov_iter_bvec(iter.get(), bindings::ITER_DEST as _, bvecs.as_ptr(), n, len)
+        };
+        Ok(Self { pages, bvecs, iter })
+    }
+
+    /// The iterator that fills the pages.
+    pub(crate) fn iter(&mut self) -> &mut IovIter {
+        // SAFETY: The iterator is initialised and only reached through `&mut self`.
+        unsafe { IovIter::from_raw(self.iter.get()) }
+    }
+
+    /// Puts the first `len` bytes into `pipe`, as buffers that may not be stolen (as the C
+    /// FUSE: their operations are the kernel's, so that they outlive this module). Returns
+    /// the number of bytes the pipe took; pages left over are freed.
+    pub(crate) fn commit(self, pipe: &Pipe, len: usize) -> Result<usize> {
+        let mut done = 0;
+        for (page, bvec) in self.pages.into_iter().zip(self.bvecs.iter()) {
+            if done >= len {
+                // Dropping the page frees it.
+                continue;
+            }
+            // CAST: `bv_len` is at most `PAGE_SIZE`.
+            let n = (bvec.bv_len as usize).min(len - done);
+            // The pipe owns the page from here on; releasing the buffer puts it.
+            let page = ManuallyDrop::new(page);
+            let mut buf = local::pipe_buffer {
+                page: page.as_ptr(),
+                // CAST: At most `PAGE_SIZE`.
+                len: n as u32,
+                ops: &raw const local::nosteal_pipe_buf_ops,
+                ..Default::default()
+            };
+            // SAFETY: The pipe is live and locked (type invariant of `Pipe`); `buf` describes
+            // a page we own, which `add_to_pipe()` takes, releasing it itself on failure.
+            let ret = unsafe { local::add_to_pipe(pipe.0.get(), &mut buf) };
+            if ret < 0 {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    // CAST: An errno from `add_to_pipe()`.
+                    Err(Error::from_errno(ret as i32))
+                };
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+}
