@@ -20,12 +20,13 @@ use crate::kernel_ext::{
     iov_iter::IovIter,
     miscdevice::MiscDevice,
     pipe::{Pipe, PipeFill},
+    set_once::SetOnce,
 };
 use core::mem::size_of;
 use kernel::{
-    c_str, new_mutex,
+    c_str,
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{Arc, ArcBorrow},
     uaccess::UserSlice,
 };
 
@@ -33,41 +34,43 @@ use kernel::{
 pub(crate) struct FuseDev;
 
 /// The connection a `/dev/fuse` file is attached to, with the file's processing queue.
-#[derive(Clone)]
 pub(crate) struct Attachment {
     pub(crate) conn: Arc<Conn>,
     pq: Arc<ProcessingQueue>,
 }
 
 /// One open `/dev/fuse` file.
-#[pin_data]
 pub(crate) struct DevFile {
-    #[pin]
-    attached: Mutex<Option<Attachment>>,
+    /// Set once, by a mount or a clone; read without a lock by every read and write.
+    attached: SetOnce<Attachment>,
 }
 
 impl DevFile {
     /// The connection this file is attached to; `EPERM` if none (C's `fuse_get_dev()` test).
-    fn attached(&self) -> Result<Attachment> {
-        self.attached.lock().clone().ok_or(EPERM)
+    fn attached(&self) -> Result<&Attachment> {
+        self.attached.as_ref().ok_or(EPERM)
     }
 
     /// The connection the file is attached to, if any.
     pub(crate) fn conn(&self) -> Option<Arc<Conn>> {
-        self.attached.lock().as_ref().map(|a| a.conn.clone())
+        self.attached.as_ref().map(|a| a.conn.clone())
     }
 
     /// Attaches the file to `conn` (a mount, or a clone); `EINVAL` if it is attached already.
     pub(crate) fn attach(&self, conn: &Arc<Conn>) -> Result {
-        let mut a = self.attached.lock();
-        if a.is_some() {
+        if self.attached.as_ref().is_some() {
             return Err(EINVAL);
         }
         let pq = conn.attach()?;
-        *a = Some(Attachment {
+        let a = Attachment {
             conn: conn.clone(),
-            pq,
-        });
+            pq: pq.clone(),
+        };
+        if !self.attached.populate(a) {
+            // Another mount or clone won.
+            conn.detach(&pq);
+            return Err(EINVAL);
+        }
         Ok(())
     }
 }
@@ -86,24 +89,24 @@ impl FileOperations for FuseDev {
     const SPLICE: bool = true;
 
     fn open(_file: &File) -> Result<Arc<DevFile>> {
-        Arc::pin_init(
-            pin_init!(DevFile {
-                attached <- new_mutex!(None),
-            }),
+        Ok(Arc::new(
+            DevFile {
+                attached: SetOnce::new(),
+            },
             GFP_KERNEL,
-        )
+        )?)
     }
 
     fn release(dev: Arc<DevFile>, _file: &File) {
-        let a = dev.attached.lock().take();
-        if let Some(a) = a {
+        // The connection is let go of with the file, right after.
+        if let Some(a) = dev.attached.as_ref() {
             a.conn.detach(&a.pq);
         }
     }
 
     fn read_iter(dev: ArcBorrow<'_, DevFile>, file: &File, to: &mut IovIter) -> Result<usize> {
         let a = dev.attached()?;
-        read(&a, file, to)
+        read(a, file, to)
     }
 
     /// C's `fuse_dev_splice_read()`: the message goes into pages allocated for its size.
@@ -116,7 +119,7 @@ impl FileOperations for FuseDev {
         let a = dev.attached()?;
         // `len` is at most the room in the pipe (`vfs_splice_read()`).
         let mut dest = SpliceDest { len, fill: None };
-        let n = read(&a, file, &mut dest)?;
+        let n = read(a, file, &mut dest)?;
         match dest.fill {
             Some(fill) => fill.commit(pipe, n),
             None => Ok(0),
@@ -125,7 +128,7 @@ impl FileOperations for FuseDev {
 
     fn write_iter(dev: ArcBorrow<'_, DevFile>, _file: &File, from: &mut IovIter) -> Result<usize> {
         let a = dev.attached()?;
-        write(&a, from)
+        write(a, from)
     }
 
     fn poll(dev: ArcBorrow<'_, DevFile>, file: &File, table: Option<&PollTable>) -> u32 {

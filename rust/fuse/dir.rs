@@ -153,6 +153,18 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
     }
     let need = inode::expired(entry.time()) || (flags & dentry::LOOKUP_FORCE_REVALIDATE) != 0;
     if !need {
+        if let Some(i) = inode {
+            let init_rdplus = &i.data().init_rdplus;
+            if flags & dentry::LOOKUP_RCU != 0 {
+                if init_rdplus.load(Ordering::Acquire) {
+                    return Err(dentry::echild());
+                }
+            } else if init_rdplus.swap(false, Ordering::AcqRel) {
+                if let Some(dir) = entry.parent().inode() {
+                    dir.data().advise_rdplus.store(true, Ordering::Release);
+                }
+            }
+        }
         return Ok(true);
     }
     // Negative entries are revalidated by a new lookup (C returns 0 for them).

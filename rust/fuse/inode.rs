@@ -61,6 +61,10 @@ pub(crate) struct FuseInode {
     pub(crate) bad: AtomicBool,
     /// A lookup in this directory found an entry: list it with READDIRPLUS next time.
     pub(crate) advise_rdplus: AtomicBool,
+    /// A READDIRPLUS linked this inode (with `readdirplus_auto`): the first use of its entry
+    /// that needs no lookup advises READDIRPLUS for the parent (C's `FUSE_I_INIT_RDPLUS`), so
+    /// that a listing whose entries are used (`ls -l`, `find`, `rm -r`) goes on with it.
+    pub(crate) init_rdplus: AtomicBool,
     /// Page-cache WRITEs and the files they go through.
     #[pin]
     pub(crate) write: SpinLock<WriteState>,
@@ -86,6 +90,7 @@ impl FuseInode {
             }),
             bad: AtomicBool::new(false),
             advise_rdplus: AtomicBool::new(false),
+            init_rdplus: AtomicBool::new(false),
             write <- new_spinlock!(WriteState::new()),
             write_wait <- wait_queue!("fuse_inode_write_wait"),
         })

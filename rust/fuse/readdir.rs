@@ -172,6 +172,11 @@ fn link(file: &File, o: &b::fuse_entry_out, name: &[u8], attr_version: u64, evic
             }
         }
     };
+    if let Some(i) = dentry.inode() {
+        if inode::conn(i).neg().readdirplus_auto {
+            i.data().init_rdplus.store(true, Ordering::Release);
+        }
+    }
     dir::set_entry_timeout(&dentry, o);
     Ok(())
 }

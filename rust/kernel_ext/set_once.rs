@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A cell that is set at most once and then read without a lock (upstream's
+//! `kernel::sync::SetOnce`, which 6.12 lacks; the same method names, so that moving to it
+//! is a rename).
+
+use core::{
+    cell::UnsafeCell,
+    mem::MaybeUninit,
+    sync::atomic::{AtomicU8, Ordering},
+};
+
+const EMPTY: u8 = 0;
+const WRITING: u8 = 1;
+const SET: u8 = 2;
+
+/// A value set at most once; readers see it, once set, with a single atomic load.
+///
+/// # Invariants
+///
+/// `value` is initialised exactly when `state` is `SET`, and never written again after that.
+///
+/// # Examples
+///
+/// ```ignore
+/// let cell = SetOnce::new();
+/// assert!(cell.as_ref().is_none());
+/// assert!(cell.populate(42));
+/// assert!(!cell.populate(7));
+/// assert_eq!(cell.as_ref(), Some(&42));
+/// ```
+pub(crate) struct SetOnce<T> {
+    state: AtomicU8,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+// SAFETY: The value is written once, by one thread (the one that won `populate`'s exchange),
+// before `SET` is published with release ordering; afterwards it is only shared, so `T` must
+// be `Sync` to be read from several threads and `Send` to be set and dropped on any.
+unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}
+// SAFETY: Moving the cell moves the value.
+unsafe impl<T: Send> Send for SetOnce<T> {}
+
+impl<T> SetOnce<T> {
+    /// An empty cell.
+    pub(crate) const fn new() -> Self {
+        Self {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// The value, if it is set.
+    pub(crate) fn as_ref(&self) -> Option<&T> {
+        if self.state.load(Ordering::Acquire) == SET {
+            // SAFETY: `SET` means initialised and never written again (type invariant); the
+            // acquire load pairs with the release store in `populate`.
+            Some(unsafe { (*self.value.get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// Sets the value if the cell is empty; returns whether it did (else `value` is dropped).
+    pub(crate) fn populate(&self, value: T) -> bool {
+        if self
+            .state
+            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        // SAFETY: Winning the exchange makes this the only writer, and readers do not look
+        // at the value before `SET`.
+        unsafe { (*self.value.get()).write(value) };
+        // INVARIANT: The value was just initialised.
+        self.state.store(SET, Ordering::Release);
+        true
+    }
+}
+
+impl<T> Drop for SetOnce<T> {
+    fn drop(&mut self) {
+        if *self.state.get_mut() == SET {
+            // SAFETY: `SET` means initialised (type invariant); `&mut self` excludes readers.
+            unsafe { self.value.get_mut().assume_init_drop() };
+        }
+    }
+}
