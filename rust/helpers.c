@@ -223,11 +223,16 @@ void rust_fuse_put_page(struct page *page)
 	put_page(page);
 }
 
-void rust_fuse_page_written(struct iov_iter *i, struct page *page)
+void rust_fuse_page_dirtied(struct page *page, bool user)
 {
 	flush_dcache_page(page);
-	if (user_backed_iter(i))
+	if (user)
 		set_page_dirty_lock(page);
+}
+
+bool rust_fuse_user_backed_iter(const struct iov_iter *i)
+{
+	return user_backed_iter(i);
 }
 
 size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,

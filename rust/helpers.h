@@ -87,7 +87,8 @@ size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 void *rust_fuse_kmap_local_page(struct page *page);
 void rust_fuse_kunmap_local(const void *addr);
 void rust_fuse_put_page(struct page *page);
-void rust_fuse_page_written(struct iov_iter *i, struct page *page);
+void rust_fuse_page_dirtied(struct page *page, bool user);
+bool rust_fuse_user_backed_iter(const struct iov_iter *i);
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
 struct inode *rust_fuse_folio_inode(struct folio *folio);
 

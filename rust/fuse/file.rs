@@ -19,7 +19,7 @@ use crate::kernel_ext::{
     error::enosys,
     file::{File, Kiocb},
     fs_file,
-    iov_iter::IovIter,
+    iov_iter::{IovIter, IterPages},
     wait::{wait_queue, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -346,21 +346,99 @@ fn direct_read(ff: &FuseFile, iocb: &mut Kiocb, to: &mut IovIter) -> Result<usiz
     while to.count() > 0 {
         let want = to.count().min(chunk);
         let pos = iocb.pos();
-        let args = read_args(ff, op::READ, pos, want)?;
-        let reply = match ff.conn.send(args) {
+        let (got, asked) = match direct_read_one(ff, pos, want, to) {
             Ok(r) => r,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        let data = reply.data();
-        to.copy_all_to(data)?;
-        done += data.len();
-        iocb.set_pos(pos + data.len() as i64);
-        if data.len() < want {
+        done += got;
+        iocb.set_pos(pos + got as i64);
+        if got < asked {
             break;
         }
     }
     Ok(done)
+}
+
+/// One READ of up to `want` bytes at `pos` into `to`, straight into the memory behind it
+/// where its pages can be had (C's `fuse_get_user_pages()`), else through the reply; returns
+/// the bytes read and asked for.
+fn direct_read_one(
+    ff: &FuseFile,
+    pos: i64,
+    want: usize,
+    to: &mut IovIter,
+) -> Result<(usize, usize)> {
+    let Ok(pages) = to.get_pages(want) else {
+        let reply = ff.conn.send(read_args(ff, op::READ, pos, want)?)?;
+        let data = reply.data();
+        to.copy_all_to(data)?;
+        return Ok((data.len(), want));
+    };
+    let asked = pages.len();
+    let sent = DirectReadEnd::create(pages).and_then(|end| {
+        let args = read_args(ff, op::READ, pos, asked)?;
+        let dyn_end: Arc<dyn RequestEnd> = end.clone();
+        ff.conn.send_with_end(args, dyn_end)?;
+        Ok(end.filled.load(Ordering::Acquire))
+    });
+    match sent {
+        Ok(got) => {
+            // The iterator went past all the pages; it stands after the bytes read.
+            to.revert(asked - got);
+            Ok((got, asked))
+        }
+        Err(e) => {
+            to.revert(asked);
+            Err(e)
+        }
+    }
+}
+
+/// A READ into the pages behind a direct read's buffer: the daemon's reply is copied
+/// straight into them, and they are let go of (dirtied) when it ends.
+#[pin_data]
+struct DirectReadEnd {
+    #[pin]
+    pages: Mutex<Option<IterPages>>,
+    /// Bytes of the reply copied into the pages.
+    filled: AtomicUsize,
+}
+
+impl DirectReadEnd {
+    fn create(pages: IterPages) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(DirectReadEnd {
+                pages <- new_mutex!(Some(pages)),
+                filled: AtomicUsize::new(0),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl RequestEnd for DirectReadEnd {
+    fn fill(&self, from: &mut IovIter, len: usize) -> Option<Result> {
+        // Under the lock: the copy may fault and sleep; only `end` waits for it.
+        let mut pages = self.pages.lock();
+        let Some(pages) = pages.as_mut() else {
+            return Some(Err(EIO));
+        };
+        // `len` is at most the READ's size, the pages' total (`OutSpec::accepts`).
+        if pages.fill_from(from, len) != len {
+            return Some(Err(EFAULT));
+        }
+        self.filled.store(len, Ordering::Release);
+        Some(Ok(()))
+    }
+
+    fn end(&self, _conn: &Conn, result: core::result::Result<&[u8], i32>) {
+        if result.is_err() {
+            self.filled.store(0, Ordering::Release);
+        }
+        // The pages are put (and dirtied) here, whoever waits or not.
+        drop(self.pages.lock().take());
+    }
 }
 
 /// Ends the reads of `folios` (consecutive, starting at the first one's position) whose READ

@@ -5,9 +5,10 @@
 use crate::bindings as local;
 use core::ptr;
 use kernel::{
-    alloc::{Allocator, Vec},
+    alloc::{Allocator, KVec, Vec},
     bindings,
     error::code::EFAULT,
+    page::PAGE_SIZE,
     prelude::*,
     types::Opaque,
 };
@@ -100,6 +101,8 @@ impl IovIter {
         mut f: impl FnMut(*mut u8, usize, usize),
     ) -> usize {
         let mut done = 0;
+        // SAFETY: The iterator is live; this only reads it.
+        let user = unsafe { local::rust_fuse_user_backed_iter(self.as_raw()) };
         while done < len {
             let mut page: *mut bindings::page = ptr::null_mut();
             let mut off = 0usize;
@@ -119,7 +122,7 @@ impl IovIter {
                 f(addr.add(off), done, n);
                 local::rust_fuse_kunmap_local(addr.cast());
                 if written {
-                    local::rust_fuse_page_written(self.as_raw(), page);
+                    local::rust_fuse_page_dirtied(page, user);
                 }
                 local::rust_fuse_put_page(page);
             }
@@ -184,5 +187,142 @@ impl IovIter {
             return Err(EFAULT);
         }
         Ok(())
+    }
+
+    /// References the pages behind the next `len` bytes (fewer where they end, or cannot be
+    /// had) and advances over them (C's `fuse_get_user_pages()`), so that another task can
+    /// copy into them; fails with `EFAULT` if not even one can be had (a `kvec`, a fault).
+    pub(crate) fn get_pages(&mut self, len: usize) -> Result<IterPages> {
+        const BATCH: usize = 16;
+        // SAFETY: The iterator is live; this only reads it.
+        let user = unsafe { local::rust_fuse_user_backed_iter(self.as_raw()) };
+        let mut pages = IterPages {
+            pieces: KVec::with_capacity(len.div_ceil(PAGE_SIZE) + 1, GFP_KERNEL)?,
+            len: 0,
+            user,
+            written: false,
+        };
+        while pages.len < len {
+            let mut batch = [ptr::null_mut::<bindings::page>(); BATCH];
+            let mut off = 0usize;
+            // SAFETY: The iterator is live and ours; `batch` has room for `BATCH` pages.
+            let n = unsafe {
+                bindings::iov_iter_get_pages2(
+                    self.as_raw(),
+                    batch.as_mut_ptr(),
+                    len - pages.len,
+                    BATCH as _,
+                    &mut off,
+                )
+            };
+            let mut left = match usize::try_from(n) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            let mut failed = false;
+            for &page in batch.iter().take_while(|p| !p.is_null()) {
+                let k = left.min(PAGE_SIZE - off);
+                // CAST: `off` and `k` are at most `PAGE_SIZE`.
+                let piece = Piece {
+                    page,
+                    off: off as u32,
+                    len: k as u32,
+                };
+                off = 0;
+                if failed || k == 0 {
+                    // SAFETY: A reference `iov_iter_get_pages2()` gave, used by nothing.
+                    unsafe { local::rust_fuse_put_page(page) };
+                } else if pages.pieces.push(piece, GFP_KERNEL).is_err() {
+                    // SAFETY: As above.
+                    unsafe { local::rust_fuse_put_page(page) };
+                    failed = true;
+                } else {
+                    pages.len += k;
+                    left -= k;
+                }
+            }
+            if failed {
+                // The iterator goes back over the bytes not kept.
+                self.revert(left);
+                break;
+            }
+        }
+        if pages.len == 0 {
+            return Err(EFAULT);
+        }
+        Ok(pages)
+    }
+}
+
+/// One referenced page of [`IterPages`] and the bytes of it that belong to the iterator.
+struct Piece {
+    page: *mut bindings::page,
+    off: u32,
+    len: u32,
+}
+
+/// The pages behind part of an iterator, referenced ([`IovIter::get_pages`]); dropping it
+/// puts them, and marks those written dirty (`flush_dcache_page()`, `set_page_dirty_lock()`
+/// for user memory), as the C module's `fuse_release_user_pages()`.
+///
+/// # Invariants
+///
+/// Each piece holds a page reference, and `len` is the sum of the pieces' lengths.
+pub(crate) struct IterPages {
+    pieces: KVec<Piece>,
+    len: usize,
+    user: bool,
+    written: bool,
+}
+
+// SAFETY: Page references may be used and put from any task.
+unsafe impl Send for IterPages {}
+// SAFETY: `&IterPages` gives no access to the pages.
+unsafe impl Sync for IterPages {}
+
+impl IterPages {
+    /// The number of bytes behind the pages.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Copies up to `n` bytes from `from` into the pages, from their start, and advances
+    /// `from`; returns how many (short on a fault).
+    pub(crate) fn fill_from(&mut self, from: &mut IovIter, n: usize) -> usize {
+        let mut done = 0;
+        self.written = true;
+        for p in self.pieces.iter() {
+            if done >= n {
+                break;
+            }
+            let k = (p.len as usize).min(n - done);
+            // SAFETY: The piece holds a page reference (type invariant); the mapping is
+            // undone below, and `off + k` is within the page.
+            let got = unsafe {
+                let addr = local::rust_fuse_kmap_local_page(p.page).cast::<u8>();
+                let got = from.copy_from_raw(addr.add(p.off as usize), k);
+                local::rust_fuse_kunmap_local(addr.cast());
+                got
+            };
+            done += got;
+            if got < k {
+                break;
+            }
+        }
+        done
+    }
+}
+
+impl Drop for IterPages {
+    fn drop(&mut self) {
+        for p in self.pieces.iter() {
+            // SAFETY: The piece holds a page reference (type invariant), put here once.
+            unsafe {
+                if self.written {
+                    local::rust_fuse_page_dirtied(p.page, self.user);
+                }
+                local::rust_fuse_put_page(p.page);
+            }
+        }
     }
 }
