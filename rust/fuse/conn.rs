@@ -506,21 +506,22 @@ impl Conn {
     /// Waits until requests may be sent (C's `fuse_get_req()`): INIT has ended, and for a
     /// background request a slot is free.
     fn wait_ready(&self, background: bool) -> Result {
+        // One look at the state decides both the wait and its result.
         let ready = || {
             let st = self.state.lock();
-            (st.initialized && !(background && st.blocked)).then_some(())
+            if !st.initialized || (background && st.blocked) {
+                None
+            } else if !st.connected {
+                Some(Err(enotconn()))
+            } else if st.conn_error {
+                Some(Err(econnrefused()))
+            } else {
+                Some(Ok(()))
+            }
         };
         self.blocked_wait
             .wait(WaitMode::Killable, true, ready)
-            .map_err(|_| EINTR)?;
-        let st = self.state.lock();
-        if !st.connected {
-            return Err(enotconn());
-        }
-        if st.conn_error {
-            return Err(econnrefused());
-        }
-        Ok(())
+            .map_err(|_| EINTR)?
     }
 
     /// Sends a request and waits for its reply (C's `fuse_simple_request()`).

@@ -251,10 +251,7 @@ fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> 
                     conn.end_request(&req.clone_arc(), req.too_big_error());
                     continue;
                 }
-                let copied = dest.target(len).and_then(|to| {
-                    to.copy_all_to(req.header().as_bytes())?;
-                    to.copy_all_to(req.input())
-                });
+                let copied = dest.target(len).and_then(|to| req.copy_to(to));
                 if let Err(e) = copied {
                     conn.end_request(&req.into_arc(), EIO.to_errno());
                     return Err(e);

@@ -16,7 +16,7 @@
 
 use super::proto::{self, Wire};
 use crate::bindings;
-use crate::kernel_ext::iov_iter::IovIter;
+use crate::kernel_ext::iov_iter::{IovIter, IterPages};
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
@@ -229,7 +229,14 @@ pub(crate) struct Args {
     pub(crate) noreply: bool,
     /// The unique id the daemon sees, if not the request's own.
     pub(crate) reply_unique: u64,
+    /// Data left in the sender's pages, which the daemon's read copies after `input`
+    /// (WRITE; never with extensions, which come last).
+    data: Option<IterPages>,
 }
+
+/// Data of at least this many bytes is left in the sender's pages rather than copied into
+/// the request (see [`Args::append_data`]).
+const PAGE_DATA_MIN: usize = 1024;
 
 impl Args {
     /// Arguments made of one structure.
@@ -249,6 +256,7 @@ impl Args {
             ext_len: 0,
             noreply: false,
             reply_unique: 0,
+            data: None,
         }
     }
 
@@ -276,6 +284,22 @@ impl Args {
     /// on a fault).
     pub(crate) fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
         self.input.append_from(from, len)
+    }
+
+    /// Appends up to `len` bytes of data from `from` and advances it (short where its memory
+    /// ends or faults); returns how many. Long data stays in the pages behind `from`,
+    /// referenced until the request goes, and the daemon's read copies it from there, as the C
+    /// module's direct writes do; short data, or data whose pages cannot be had, is copied
+    /// into the request. Once per request, before any extension.
+    pub(crate) fn append_data(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
+        if len >= PAGE_DATA_MIN && self.data.is_none() && self.ext_len == 0 {
+            if let Ok(pages) = from.get_pages(len) {
+                let n = pages.len();
+                self.data = Some(pages);
+                return Ok(n);
+            }
+        }
+        self.append_from(from, len)
     }
 
     /// Appends request extensions (`fuse_ext_header` records), counted in the header's
@@ -377,6 +401,8 @@ pub(crate) struct Request {
     pub(crate) noreply: bool,
     /// The unique id the daemon sees, if not 0.
     reply_unique: u64,
+    /// See [`Args::data`].
+    data: Option<IterPages>,
     /// A task waits for the request's end on `waitq`.
     waited: bool,
     /// Counted in `num_background`, with a slot released when it ends.
@@ -473,6 +499,7 @@ impl Request {
                 ext_len: args.ext_len,
                 noreply: args.noreply,
                 reply_unique: args.reply_unique,
+                data: args.data,
                 waited: waiter == Waiter::Task,
                 background: AtomicBool::new(false),
                 end,
@@ -500,7 +527,9 @@ impl Request {
 
     /// The total size the daemon reads: header and arguments.
     pub(crate) fn wire_len(&self) -> usize {
-        core::mem::size_of::<bindings::fuse_in_header>() + self.input.len()
+        core::mem::size_of::<bindings::fuse_in_header>()
+            + self.input.len()
+            + self.data.as_ref().map_or(0, |d| d.len())
     }
 
     /// The header the daemon reads.
@@ -524,6 +553,16 @@ impl Request {
     /// The input arguments.
     pub(crate) fn input(&self) -> &[u8] {
         self.input.as_slice()
+    }
+
+    /// Copies the header and the arguments, data included, to the daemon's buffer.
+    pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
+        to.copy_all_to(self.header().as_bytes())?;
+        to.copy_all_to(self.input())?;
+        match &self.data {
+            Some(data) => data.copy_to(to),
+            None => Ok(()),
+        }
     }
 
     /// The unique id (0 until queued).

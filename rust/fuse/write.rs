@@ -116,7 +116,7 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
             &[&inarg.as_bytes()[..in_size]],
             OutSpec::fixed(size_of::<b::fuse_write_out>()),
         )?;
-        let copied = args.append_from(from, chunk)?;
+        let copied = args.append_data(from, chunk)?;
         if copied == 0 {
             err = Some(EFAULT);
             break;

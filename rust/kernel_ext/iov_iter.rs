@@ -311,6 +311,24 @@ impl IterPages {
         }
         done
     }
+
+    /// Copies the bytes behind the pages to `to` and advances it, or fails with `EFAULT`.
+    pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
+        for p in self.pieces.iter() {
+            // SAFETY: The piece holds a page reference (type invariant); its bytes
+            // `off..off + len` are mapped until the unmapping below. The sender may change
+            // them meanwhile: they are copied as they are, as the C module does.
+            let res = unsafe {
+                let addr = local::rust_fuse_kmap_local_page(p.page).cast::<u8>();
+                let bytes = core::slice::from_raw_parts(addr.add(p.off as usize), p.len as usize);
+                let res = to.copy_all_to(bytes);
+                local::rust_fuse_kunmap_local(addr.cast());
+                res
+            };
+            res?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for IterPages {
