@@ -432,10 +432,8 @@ impl RequestEnd for DirectReadEnd {
         Some(Ok(()))
     }
 
-    fn end(&self, _conn: &Conn, result: core::result::Result<&[u8], i32>) {
-        if result.is_err() {
-            self.filled.store(0, Ordering::Release);
-        }
+    fn end(&self, _conn: &Conn, _result: core::result::Result<&[u8], i32>) {
+        // A failed READ fails the wait too (`send_with_end`), which then ignores `filled`.
         // The pages are put (and dirtied) here, whoever waits or not.
         drop(self.pages.lock().take());
     }

@@ -116,11 +116,9 @@ impl IovIter {
                 _ => break,
             };
             // SAFETY: `iov_iter_get_pages2()` gave us a reference to `page`, whose bytes
-            // `off..off + n` are the iterator's next ones; the mapping is undone below.
+            // `off..off + n` are the iterator's next ones, mapped only while `f` runs.
             unsafe {
-                let addr = local::rust_fuse_kmap_local_page(page).cast::<u8>();
-                f(addr.add(off), done, n);
-                local::rust_fuse_kunmap_local(addr.cast());
+                with_mapped(page, |addr| f(addr.add(off), done, n));
                 if written {
                     local::rust_fuse_page_dirtied(page, user);
                 }
@@ -254,6 +252,23 @@ impl IovIter {
     }
 }
 
+/// Runs `f` with `page` mapped at the address it is given (`kmap_local_page()`), which is
+/// valid for the page's size until `f` returns.
+///
+/// # Safety
+///
+/// The caller must hold a reference to `page`, and `f` must not keep the address.
+unsafe fn with_mapped<R>(page: *mut bindings::page, f: impl FnOnce(*mut u8) -> R) -> R {
+    // SAFETY: The caller holds a reference to the page; the mapping is undone below, after
+    // `f`, in the same (local) scope.
+    unsafe {
+        let addr = local::rust_fuse_kmap_local_page(page).cast::<u8>();
+        let r = f(addr);
+        local::rust_fuse_kunmap_local(addr.cast());
+        r
+    }
+}
+
 /// One referenced page of [`IterPages`] and the bytes of it that belong to the iterator.
 struct Piece {
     page: *mut bindings::page,
@@ -299,10 +314,9 @@ impl IterPages {
             // SAFETY: The piece holds a page reference (type invariant); the mapping is
             // undone below, and `off + k` is within the page.
             let got = unsafe {
-                let addr = local::rust_fuse_kmap_local_page(p.page).cast::<u8>();
-                let got = from.copy_from_raw(addr.add(p.off as usize), k);
-                local::rust_fuse_kunmap_local(addr.cast());
-                got
+                with_mapped(p.page, |addr| {
+                    from.copy_from_raw(addr.add(p.off as usize), k)
+                })
             };
             done += got;
             if got < k {
@@ -318,14 +332,14 @@ impl IterPages {
             // SAFETY: The piece holds a page reference (type invariant); its bytes
             // `off..off + len` are mapped until the unmapping below. The sender may change
             // them meanwhile: they are copied as they are, as the C module does.
-            let res = unsafe {
-                let addr = local::rust_fuse_kmap_local_page(p.page).cast::<u8>();
-                let bytes = core::slice::from_raw_parts(addr.add(p.off as usize), p.len as usize);
-                let res = to.copy_all_to(bytes);
-                local::rust_fuse_kunmap_local(addr.cast());
-                res
-            };
-            res?;
+            unsafe {
+                with_mapped(p.page, |addr| {
+                    to.copy_all_to(core::slice::from_raw_parts(
+                        addr.add(p.off as usize),
+                        p.len as usize,
+                    ))
+                })
+            }?;
         }
         Ok(())
     }
