@@ -531,18 +531,10 @@ impl RequestEnd for ReadEnd {
             return Some(Err(EIO));
         };
         // `len` is at most the READ's size, the folios' total (`OutSpec::accepts`).
-        let mut left = len;
-        for f in folios.iter() {
-            if left == 0 {
-                break;
-            }
-            let n = f.size().min(left);
-            if f.fill_from(0, n, from) != n {
-                return Some(Err(EFAULT));
-            }
-            left -= n;
+        if LockedFolio::fill_all_from(folios, len, from) != len {
+            return Some(Err(EFAULT));
         }
-        self.filled.store(len - left, Ordering::Release);
+        self.filled.store(len, Ordering::Release);
         Some(Ok(()))
     }
 

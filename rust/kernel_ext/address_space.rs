@@ -47,22 +47,55 @@ impl LockedFolio {
         unsafe { Inode::from_raw(local::rust_fuse_folio_inode(self.as_raw())) }
     }
 
-    /// Copies up to `len` bytes from `from` to the folio at `offset` (clamped to the folio) and
-    /// advances; returns how many were copied (short on a fault).
-    pub(crate) fn fill_from(&self, offset: usize, len: usize, from: &mut IovIter) -> usize {
-        let size = self.size();
-        let offset = offset.min(size);
-        let len = len.min(size - offset);
-        let folio = self.as_raw();
-        let done = from.for_each_page(len, false, |src, at, n| {
-            // SAFETY: The folio is locked by us and not uptodate, so no one else writes it;
-            // `offset + at + n` is within it; `src` is mapped for `n` bytes.
-            unsafe { local::rust_fuse_memcpy_to_folio(folio, offset + at, src.cast(), n) }
+    /// Copies up to `len` bytes from `from` into `folios`, one after the other from the first
+    /// byte of the first, and advances; returns how many were copied (short on a fault).
+    ///
+    /// Each piece of memory behind `from` is mapped once however many folios it spans (as
+    /// the C module's `fuse_copy_state` keeps its page across pages of the request).
+    pub(crate) fn fill_all_from(folios: &[LockedFolio], len: usize, from: &mut IovIter) -> usize {
+        let total: usize = folios.iter().map(|f| f.size()).sum();
+        let len = len.min(total);
+        // The folio being filled and the bytes of it filled so far.
+        let (mut idx, mut off) = (0usize, 0usize);
+        let done = from.for_each_page(len, false, |src, _at, n| {
+            let mut copied = 0;
+            while copied < n {
+                let Some(f) = folios.get(idx) else {
+                    // Cannot happen: `len` is at most the folios' total.
+                    break;
+                };
+                let k = (f.size() - off).min(n - copied);
+                // SAFETY: The folio is locked by us and not uptodate, so no one else writes
+                // it; `off + k` is within it; `src` is mapped for `n` bytes.
+                unsafe {
+                    local::rust_fuse_memcpy_to_folio(f.as_raw(), off, src.add(copied).cast(), k)
+                };
+                copied += k;
+                off += k;
+                if off == f.size() {
+                    idx += 1;
+                    off = 0;
+                }
+            }
         });
-        // SAFETY: As above; the iterator is live and ours.
-        done + unsafe {
-            local::rust_fuse_copy_folio_from_iter(folio, offset + done, len - done, from.as_raw())
+        // The rest (where the pages could not be had), folio by folio.
+        let mut done = done;
+        while done < len {
+            let Some(f) = folios.get(idx) else {
+                break;
+            };
+            let k = (f.size() - off).min(len - done);
+            // SAFETY: As above; the iterator is live and ours.
+            let n =
+                unsafe { local::rust_fuse_copy_folio_from_iter(f.as_raw(), off, k, from.as_raw()) };
+            done += n;
+            if n < k {
+                break;
+            }
+            idx += 1;
+            off = 0;
         }
+        done
     }
 
     /// Zeroes the folio from `start` to its end.
