@@ -45,15 +45,18 @@ pub(crate) fn allow_current_process(conn: &Conn) -> bool {
 
 /// Sends LOOKUP for `name` in the directory `parent` (C's `fuse_lookup_name()`): the entry
 /// reply and its inode, or `None` for a negative entry with a time-out (node id 0).
-fn lookup_name(dir: &Inode, name: &[u8]) -> Result<(b::fuse_entry_out, Option<ARef<Inode>>)> {
-    if name.len() > proto::NAME_MAX {
-        return Err(enametoolong());
-    }
+fn lookup_name(dir: &Inode, entry: &FDentry) -> Result<(b::fuse_entry_out, Option<ARef<Inode>>)> {
+    let args = entry.with_name(|name| {
+        if name.len() > proto::NAME_MAX {
+            return Err(enametoolong());
+        }
+        lookup_args(dir, name)
+    })?;
     let conn = inode::conn(dir);
     let slot = Conn::forget_slot()?;
     let attr_version = inode::attr_version(&conn);
     let evict = inode::evict_ctr(&conn);
-    let reply = conn.send(lookup_args(dir, name)?)?;
+    let reply = conn.send(args)?;
     let mut out: b::fuse_entry_out = reply.get();
     if out.nodeid == 0 {
         return Ok((out, None));
@@ -114,8 +117,7 @@ pub(crate) fn set_entry_timeout(d: &FDentry, out: &b::fuse_entry_out) {
 /// `inode_operations.lookup` (C's `fuse_lookup()`).
 pub(crate) fn lookup(dir: &Inode, entry: &FDentry, _flags: u32) -> Result<Option<ARef<FDentry>>> {
     inode::check_bad(dir)?;
-    let name = entry.name()?;
-    let (out, found) = match lookup_name(dir, &name) {
+    let (out, found) = match lookup_name(dir, entry) {
         Ok((out, i)) => (Some(out), i),
         Err(e) if e == ENOENT => (None, None),
         Err(e) => return Err(e),
@@ -179,8 +181,7 @@ pub(crate) fn revalidate(entry: &FDentry, flags: u32) -> Result<bool> {
     let attr_version = inode::attr_version(&conn);
     let parent = entry.parent();
     let dir = parent.inode().ok_or(EIO)?;
-    let name = entry.name()?;
-    let args = lookup_args(dir, &name)?;
+    let args = entry.with_name(|name| lookup_args(dir, name))?;
     drop(parent);
     let out = match conn.send(args) {
         // Zero node id is the same as ENOENT.

@@ -228,13 +228,6 @@ fn create_new_entry(mut args: Args, dir: &Inode, entry: &FDentry, mode: u16) -> 
     Ok(())
 }
 
-/// A name argument: the bytes and the terminating NUL.
-fn name_args(d: &FDentry) -> Result<KVec<u8>> {
-    let mut name = d.name()?;
-    name.push(0, GFP_KERNEL)?;
-    Ok(name)
-}
-
 /// `inode_operations.mknod` (C's `fuse_mknod()`).
 pub(crate) fn mknod(dir: &Inode, entry: &FDentry, mode: u16, rdev: u32) -> Result {
     let conn = inode::conn(dir);
@@ -242,13 +235,14 @@ pub(crate) fn mknod(dir: &Inode, entry: &FDentry, mode: u16, rdev: u32) -> Resul
     inarg.mode = masked(&conn, mode);
     inarg.rdev = encode_dev(rdev);
     inarg.umask = task::current_umask();
-    let name = name_args(entry)?;
-    let args = Args::from_parts(
-        op::MKNOD,
-        inode::nodeid(dir),
-        &[inarg.as_bytes(), &name],
-        OutSpec::NONE,
-    )?;
+    let args = entry.with_name(|name| {
+        Args::from_parts(
+            op::MKNOD,
+            inode::nodeid(dir),
+            &[inarg.as_bytes(), name, &[0]],
+            OutSpec::NONE,
+        )
+    })?;
     create_new_entry(args, dir, entry, mode)
 }
 
@@ -263,25 +257,27 @@ pub(crate) fn mkdir(dir: &Inode, entry: &FDentry, mode: u16) -> Result {
     let mut inarg = b::fuse_mkdir_in::zeroed();
     inarg.mode = masked(&conn, mode);
     inarg.umask = task::current_umask();
-    let name = name_args(entry)?;
-    let args = Args::from_parts(
-        op::MKDIR,
-        inode::nodeid(dir),
-        &[inarg.as_bytes(), &name],
-        OutSpec::NONE,
-    )?;
+    let args = entry.with_name(|name| {
+        Args::from_parts(
+            op::MKDIR,
+            inode::nodeid(dir),
+            &[inarg.as_bytes(), name, &[0]],
+            OutSpec::NONE,
+        )
+    })?;
     create_new_entry(args, dir, entry, bindings::S_IFDIR as u16)
 }
 
 /// `inode_operations.symlink` (C's `fuse_symlink()`).
 pub(crate) fn symlink(dir: &Inode, entry: &FDentry, target: &CStr) -> Result {
-    let name = name_args(entry)?;
-    let args = Args::from_parts(
-        op::SYMLINK,
-        inode::nodeid(dir),
-        &[&name, target.as_bytes_with_nul()],
-        OutSpec::NONE,
-    )?;
+    let args = entry.with_name(|name| {
+        Args::from_parts(
+            op::SYMLINK,
+            inode::nodeid(dir),
+            &[name, &[0], target.as_bytes_with_nul()],
+            OutSpec::NONE,
+        )
+    })?;
     create_new_entry(args, dir, entry, bindings::S_IFLNK as u16)
 }
 
@@ -290,13 +286,14 @@ pub(crate) fn link(old: &FDentry, dir: &Inode, new: &FDentry) -> Result {
     let i = old.inode().ok_or(ENOENT)?;
     let mut inarg = b::fuse_link_in::zeroed();
     inarg.oldnodeid = inode::nodeid(i);
-    let name = name_args(new)?;
-    let args = Args::from_parts(
-        op::LINK,
-        inode::nodeid(dir),
-        &[inarg.as_bytes(), &name],
-        OutSpec::NONE,
-    )?;
+    let args = new.with_name(|name| {
+        Args::from_parts(
+            op::LINK,
+            inode::nodeid(dir),
+            &[inarg.as_bytes(), name, &[0]],
+            OutSpec::NONE,
+        )
+    })?;
     match create_new_entry(args, dir, new, i.mode()) {
         Ok(()) => {
             i.touch_ctime();
@@ -315,8 +312,9 @@ pub(crate) fn link(old: &FDentry, dir: &Inode, new: &FDentry) -> Result {
 fn remove(opcode: u32, dir: &Inode, entry: &FDentry) -> Result {
     inode::check_bad(dir)?;
     let conn = inode::conn(dir);
-    let name = name_args(entry)?;
-    let args = Args::from_parts(opcode, inode::nodeid(dir), &[&name], OutSpec::NONE)?;
+    let args = entry.with_name(|name| {
+        Args::from_parts(opcode, inode::nodeid(dir), &[name, &[0]], OutSpec::NONE)
+    })?;
     match conn.send(args) {
         Ok(_) => {
             dir_changed(dir);
@@ -368,13 +366,16 @@ pub(crate) fn rename(
     } else {
         (op::RENAME, size_of::<b::fuse_rename_in>())
     };
-    let (oname, nname) = (name_args(old)?, name_args(new)?);
-    let args = Args::from_parts(
-        opcode,
-        inode::nodeid(old_dir),
-        &[&inarg.as_bytes()[..in_size], &oname, &nname],
-        OutSpec::NONE,
-    )?;
+    let args = old.with_name(|oname| {
+        new.with_name(|nname| {
+            Args::from_parts(
+                opcode,
+                inode::nodeid(old_dir),
+                &[&inarg.as_bytes()[..in_size], oname, &[0], nname, &[0]],
+                OutSpec::NONE,
+            )
+        })
+    })?;
     match conn.send(args) {
         Ok(_) => {
             if let Some(i) = old.inode() {
@@ -434,13 +435,14 @@ fn create_open(
         inarg.open_flags |= b::FUSE_OPEN_KILL_SUIDGID;
     }
     let entry_size = dir::entry_out_size();
-    let name = name_args(entry)?;
-    let mut args = Args::from_parts(
-        opcode,
-        inode::nodeid(dir),
-        &[inarg.as_bytes(), &name],
-        OutSpec::fixed(entry_size + size_of::<b::fuse_open_out>()),
-    )?;
+    let mut args = entry.with_name(|name| {
+        Args::from_parts(
+            opcode,
+            inode::nodeid(dir),
+            &[inarg.as_bytes(), name, &[0]],
+            OutSpec::fixed(entry_size + size_of::<b::fuse_open_out>()),
+        )
+    })?;
     add_create_ext(&conn, &mut args, dir, entry, mode)?;
     let reply = conn.send(args)?;
     let data = reply.data();

@@ -54,25 +54,24 @@ impl<T: FileSystem> Dentry<T> {
         self.0.get()
     }
 
-    /// A copy of the name, taken with `take_dentry_name_snapshot()` so that a concurrent
-    /// rename cannot tear it.
-    pub(crate) fn name(&self) -> Result<KVec<u8>> {
+    /// Calls `f` with the name, from a `take_dentry_name_snapshot()` so that a concurrent
+    /// rename cannot tear it; the snapshot (a copy of a short name, or a reference to a long
+    /// one) lasts until `f` returns, and nothing is allocated.
+    pub(crate) fn with_name<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         let mut snap = MaybeUninit::<bindings::name_snapshot>::uninit();
         // SAFETY: The dentry is live; the snapshot is released below.
         unsafe { bindings::take_dentry_name_snapshot(snap.as_mut_ptr(), self.as_raw()) };
         // SAFETY: `take_dentry_name_snapshot()` initialised the snapshot, whose name stays
-        // valid until it is released.
+        // valid until it is released, after `f`.
         let bytes = unsafe {
             let q = &(*snap.as_ptr()).name;
             let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
             core::slice::from_raw_parts(q.name, len)
         };
-        let mut out = KVec::new();
-        let res = out.extend_from_slice(bytes, GFP_KERNEL);
-        // SAFETY: Taken above, released once.
+        let res = f(bytes);
+        // SAFETY: Taken above, released once; `bytes` is not used after this.
         unsafe { bindings::release_dentry_name_snapshot(snap.as_mut_ptr()) };
-        res?;
-        Ok(out)
+        res
     }
 
     /// The super block.
