@@ -14,10 +14,11 @@ use super::{
     mount_opts::MountParams,
     proto::{self, Wire},
     request::{
-        take_where, Args, Creds, IntrList, Phase, Queued, Reply, ReqList, Request, RequestEnd,
+        take_where, Answer, Args, Creds, IntrList, Phase, Queued, ReqList, Request, RequestEnd,
         Waiter,
     },
 };
+use crate::bindings as b;
 use crate::kernel_ext::{
     cred::UserNamespaceRef,
     error::{econnaborted, econnrefused, enotconn, eoverflow},
@@ -25,6 +26,7 @@ use crate::kernel_ext::{
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},
 };
+use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
     list::ListArc,
@@ -69,6 +71,12 @@ struct InputQueue {
 }
 
 impl InputQueue {
+    /// The next unique id (C's `fuse_get_unique_locked()`).
+    fn take_unique(&mut self) -> u64 {
+        self.next_unique = self.next_unique.wrapping_add(proto::REQ_ID_STEP);
+        self.next_unique
+    }
+
     fn has_work(&self) -> bool {
         !self.pending.is_empty()
             || !self.interrupts.is_empty()
@@ -90,8 +98,10 @@ pub(crate) enum Taken {
     Disconnected,
     /// A FUSE_INTERRUPT for this request.
     Interrupt(Arc<Request>),
-    /// One FORGET, or several as a BATCH_FORGET.
-    Forgets(KVec<Forget>),
+    /// One FORGET, with its unique id.
+    Forget(u64, Forget),
+    /// Several as a BATCH_FORGET, with its unique id.
+    Forgets(u64, KVec<Forget>),
     /// A request, with the queues' reference to it (for the processing queue).
     Request(Queued),
 }
@@ -525,16 +535,14 @@ impl Conn {
     }
 
     /// Sends a request and waits for its reply (C's `fuse_simple_request()`).
-    pub(crate) fn send(&self, args: Args) -> Result<Reply> {
-        self.send_and_wait(args, None)?.take_reply()
+    pub(crate) fn send(&self, args: Args) -> Result<Answer> {
+        Answer::of(self.send_and_wait(args, None)?)
     }
 
     /// Sends a request whose result goes to `end`, and waits until it ran (a synchronous
     /// READ into folios). If the wait fails, `end` runs when the request ends.
     pub(crate) fn send_with_end(&self, args: Args, end: Arc<dyn RequestEnd>) -> Result {
-        self.send_and_wait(args, Some(end))?
-            .take_reply()
-            .map(|_| ())
+        self.send_and_wait(args, Some(end))?.result()
     }
 
     /// Queues a request with a waiter and waits for its end.
@@ -618,8 +626,8 @@ impl Conn {
             self.end_request(&req.into_arc(), enotconn().to_errno());
             return;
         }
-        iq.next_unique = iq.next_unique.wrapping_add(proto::REQ_ID_STEP);
-        req.set_pending(iq.next_unique);
+        let unique = iq.take_unique();
+        req.set_pending(unique);
         iq.pending.push_back(req);
         drop(iq);
         self.iq_wait.wake_one();
@@ -713,8 +721,8 @@ impl Conn {
         // The reply is taken out first: the end step runs without the request's lock (it may
         // take the super block slot, folio locks...).
         if let Some(end) = &req.end {
-            match req.take_reply() {
-                Ok(reply) => end.end(self, Ok(reply.data())),
+            match req.result() {
+                Ok(()) => end.end(self, Ok(req.reply_data())),
                 Err(e) => end.end(self, Err(e.to_errno())),
             }
         }
@@ -767,6 +775,16 @@ impl Conn {
                         iq.forget_batch >= 0
                     };
                     if batch_ok {
+                        let minor = self.minor.load(Ordering::Acquire);
+                        if minor < 16 || iq.forgets.iter().nth(1).is_none() {
+                            // One at a time: no buffer needed.
+                            let cursor = iq.forgets.cursor_front()?;
+                            let f = *cursor.current().1;
+                            // The node is freed after the lock, with `_node`.
+                            let (_, _node) = cursor.remove_current();
+                            let unique = iq.take_unique();
+                            return Some(Ok(Take::Taken(Taken::Forget(unique, f))));
+                        }
                         let Some(buf) = fbuf.take() else {
                             // Counted when the forgets really go.
                             if behind {
@@ -826,14 +844,7 @@ impl Conn {
                 break;
             }
         }
-        Taken::Forgets(out)
-    }
-
-    /// Allocates the next unique id, for a forget.
-    pub(crate) fn next_unique(&self) -> u64 {
-        let mut iq = self.iq.lock();
-        iq.next_unique = iq.next_unique.wrapping_add(proto::REQ_ID_STEP);
-        iq.next_unique
+        Taken::Forgets(iq.take_unique(), out)
     }
 
     /// After a reader copied `req` to the daemon: put it in `pq` to await the reply, or end
@@ -968,28 +979,32 @@ pub(crate) fn valid_reply_error(error: i32) -> bool {
     (proto::MIN_ERROR..=0).contains(&error)
 }
 
-/// Builds the bytes of a FORGET or BATCH_FORGET for `forgets`.
-pub(crate) fn forget_message(unique: u64, forgets: &[Forget]) -> Result<KVec<u8>> {
-    use crate::bindings as b;
+/// The header and argument of a FORGET of `f`.
+pub(crate) fn forget_one(unique: u64, f: &Forget) -> (b::fuse_in_header, b::fuse_forget_in) {
+    let mut h = b::fuse_in_header::zeroed();
+    let mut arg = b::fuse_forget_in::zeroed();
+    h.unique = unique;
+    h.opcode = proto::op::FORGET;
+    h.nodeid = f.nodeid;
+    h.len = (size_of::<b::fuse_in_header>() + size_of::<b::fuse_forget_in>()) as u32;
+    arg.nlookup = f.nlookup;
+    (h, arg)
+}
+
+/// Builds the bytes of a BATCH_FORGET of `forgets`.
+pub(crate) fn batch_forget_message(unique: u64, forgets: &[Forget]) -> Result<KVec<u8>> {
     let mut h = b::fuse_in_header::zeroed();
     h.unique = unique;
-    let mut out = KVec::new();
-    if let [f] = forgets {
-        h.opcode = proto::op::FORGET;
-        h.nodeid = f.nodeid;
-        let mut arg = b::fuse_forget_in::zeroed();
-        arg.nlookup = f.nlookup;
-        h.len = (core::mem::size_of_val(&h) + core::mem::size_of_val(&arg)) as u32;
-        out.extend_from_slice(h.as_bytes(), GFP_KERNEL)?;
-        out.extend_from_slice(arg.as_bytes(), GFP_KERNEL)?;
-        return Ok(out);
-    }
     h.opcode = proto::op::BATCH_FORGET;
     let mut arg = b::fuse_batch_forget_in::zeroed();
+    // CAST: at most 512 forgets (`take_for_reader`).
     arg.count = forgets.len() as u32;
-    h.len = (core::mem::size_of_val(&h)
-        + core::mem::size_of_val(&arg)
-        + forgets.len() * core::mem::size_of::<b::fuse_forget_one>()) as u32;
+    let len = size_of::<b::fuse_in_header>()
+        + size_of::<b::fuse_batch_forget_in>()
+        + forgets.len() * size_of::<b::fuse_forget_one>();
+    // CAST: as above, a few KiB.
+    h.len = len as u32;
+    let mut out = KVec::with_capacity(len, GFP_KERNEL)?;
     out.extend_from_slice(h.as_bytes(), GFP_KERNEL)?;
     out.extend_from_slice(arg.as_bytes(), GFP_KERNEL)?;
     for f in forgets {

@@ -236,8 +236,19 @@ fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> 
                 to.copy_all_to(arg.as_bytes())?;
                 return Ok(len);
             }
-            Taken::Forgets(forgets) => {
-                let msg = conn::forget_message(conn.next_unique(), &forgets)?;
+            Taken::Forget(unique, f) => {
+                let (h, arg) = conn::forget_one(unique, &f);
+                let len = h.len as usize;
+                if nbytes < len {
+                    return Err(EINVAL);
+                }
+                let to = dest.target(len)?;
+                to.copy_all_to(h.as_bytes())?;
+                to.copy_all_to(arg.as_bytes())?;
+                return Ok(len);
+            }
+            Taken::Forgets(unique, forgets) => {
+                let msg = conn::batch_forget_message(unique, &forgets)?;
                 if nbytes < msg.len() {
                     return Err(EINVAL);
                 }

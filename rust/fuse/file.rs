@@ -165,7 +165,15 @@ pub(crate) fn open(inode: &Inode, file: &File) -> Result<Arc<FuseFile>> {
     if !is_dir && conn.lacks(Unsupported::Open) {
         release = false;
     }
-    let ff = FuseFile::new(conn, nodeid, fh, open_flags, f_flags, is_dir, release)?;
+    let ff = FuseFile::new(
+        conn.into(),
+        nodeid,
+        fh,
+        open_flags,
+        f_flags,
+        is_dir,
+        release,
+    )?;
     finish_open(inode, &ff, file);
     Ok(ff)
 }

@@ -25,7 +25,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     bindings, new_spinlock,
     prelude::*,
-    sync::{Arc, SpinLock},
+    sync::{ArcBorrow, SpinLock},
     types::{ARef, Either},
 };
 
@@ -102,9 +102,10 @@ pub(crate) fn nodeid(inode: &Inode) -> u64 {
     inode.key()
 }
 
-/// The connection of an inode's mount.
-pub(crate) fn conn(inode: &Inode) -> Arc<Conn> {
-    inode.super_block().data().conn.clone()
+/// The connection of an inode's mount, borrowed from the super block for as long as the
+/// inode (no reference count taken: `.into()` makes an `Arc` where one is kept).
+pub(crate) fn conn(inode: &Inode) -> ArcBorrow<'_, Conn> {
+    inode.super_block().data_ref().conn.as_arc_borrow()
 }
 
 /// Fails with `EIO` if the inode was marked bad (C's `fuse_is_bad()`).

@@ -116,6 +116,10 @@ fn push_ext(ext: &mut KVec<u8>, kind: u32, body: &[u8]) -> Result {
 /// and the parent's group as a supplementary group (`CREATE_SUPP_GROUP`).
 fn add_create_ext(conn: &Conn, args: &mut Args, dir: &Inode, d: &FDentry, mode: u16) -> Result {
     let neg = conn.neg();
+    if !neg.init_security && !neg.create_supp_group {
+        // Nothing to add (and no vector to make and drop, which costs an allocator call).
+        return Ok(());
+    }
     let mut ext = KVec::new();
     if neg.init_security {
         // The security context is not a record: a `fuse_secctx_header`, then the contexts.
@@ -458,7 +462,7 @@ fn create_open(
     }
     // The file is open in the daemon: from here on, dropping `ff` sends RELEASE.
     let ff = FuseFile::new(
-        conn.clone(),
+        conn.into(),
         out.nodeid,
         open.fh,
         open.open_flags,

@@ -17,17 +17,21 @@
 use super::proto::{self, Wire};
 use crate::bindings;
 use crate::kernel_ext::iov_iter::{IovIter, IterPages};
+use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU64, AtomicU8,
+    Ordering::{self, SeqCst},
+};
 use kernel::{
     list::{AtomicTracker, List, ListArc, ListItem, ListLinks, TryNewListArc},
-    new_spinlock,
     prelude::*,
-    sync::{Arc, SpinLock},
+    sync::Arc,
 };
 
 /// Where a request is in its life.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Phase {
     /// Built, not queued yet (or waiting for a background slot).
     New,
@@ -42,6 +46,10 @@ pub(crate) enum Phase {
     /// Done: the result is final.
     Finished,
 }
+
+/// The phase of a request being finished: its result is being recorded, after which it is
+/// `Finished`. Only [`Request::finish`] sets it, so no transition starts from it.
+const ENDING: u8 = u8::MAX;
 
 /// What is expected of the daemon's reply payload.
 #[derive(Clone, Copy)]
@@ -107,14 +115,17 @@ const INLINE_ARGS: usize = 128;
 
 /// The input arguments of a request, concatenated: inside for short ones, else on the heap.
 ///
+/// The heap vector is made only when needed: dropping even an empty `KVVec` calls the
+/// allocator (`kvrealloc()` to size 0), which on the fast path costs as much as the rest of
+/// the arguments.
+///
 /// # Invariants
 ///
-/// Until `spilled`, the arguments are `inline[..len]`; after that, all of `heap`.
+/// Until `heap` is `Some`, the arguments are `inline[..len]`; after that, all of `heap`.
 pub(crate) struct ArgBuf {
     inline: [u8; INLINE_ARGS],
     len: usize,
-    spilled: bool,
-    heap: KVVec<u8>,
+    heap: Option<KVVec<u8>>,
 }
 
 impl ArgBuf {
@@ -122,26 +133,23 @@ impl ArgBuf {
         ArgBuf {
             inline: [0; INLINE_ARGS],
             len: 0,
-            spilled: false,
-            heap: KVVec::new(),
+            heap: None,
         }
     }
 
     /// The bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
-        if self.spilled {
-            &self.heap
-        } else {
-            &self.inline[..self.len]
+        match &self.heap {
+            Some(h) => h,
+            None => &self.inline[..self.len],
         }
     }
 
     /// The bytes, to change.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        if self.spilled {
-            &mut self.heap
-        } else {
-            &mut self.inline[..self.len]
+        match &mut self.heap {
+            Some(h) => h,
+            None => &mut self.inline[..self.len],
         }
     }
 
@@ -150,49 +158,49 @@ impl ArgBuf {
         self.as_slice().len()
     }
 
-    /// Makes room for `more` bytes on the heap, moving the inline bytes there first.
-    fn spill(&mut self, more: usize) -> Result {
-        if !self.spilled {
-            self.heap.reserve(self.len + more, GFP_KERNEL)?;
-            self.heap
-                .extend_from_slice(&self.inline[..self.len], GFP_KERNEL)?;
-            self.spilled = true;
+    /// Makes room for `more` bytes on the heap, moving the inline bytes there first; returns
+    /// the heap.
+    fn spill(&mut self, more: usize) -> Result<&mut KVVec<u8>> {
+        if self.heap.is_none() {
+            let mut heap = KVVec::with_capacity(self.len + more, GFP_KERNEL)?;
+            heap.extend_from_slice(&self.inline[..self.len], GFP_KERNEL)?;
+            self.heap = Some(heap);
         }
-        Ok(())
+        self.heap.as_mut().ok_or(ENOMEM)
     }
 
     /// Appends `bytes`.
     pub(crate) fn extend(&mut self, bytes: &[u8]) -> Result {
-        if !self.spilled && self.len + bytes.len() <= INLINE_ARGS {
+        if self.heap.is_none() && self.len + bytes.len() <= INLINE_ARGS {
             self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
             self.len += bytes.len();
             return Ok(());
         }
-        self.spill(bytes.len())?;
-        self.heap.extend_from_slice(bytes, GFP_KERNEL)?;
+        self.spill(bytes.len())?
+            .extend_from_slice(bytes, GFP_KERNEL)?;
         Ok(())
     }
 
     /// Appends `n` zero bytes.
     pub(crate) fn extend_zeroed(&mut self, n: usize) -> Result {
-        self.spill(n)?;
-        self.heap.extend_with(n, 0, GFP_KERNEL)?;
+        self.spill(n)?.extend_with(n, 0, GFP_KERNEL)?;
         Ok(())
     }
 
     /// Appends up to `len` bytes from `from`; returns how many (short on a fault).
     fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
-        self.spill(len)?;
-        from.append_up_to(&mut self.heap, len)
+        from.append_up_to(self.spill(len)?, len)
     }
 
     /// Shortens the arguments to `len` bytes (a longer `len` changes nothing).
     fn truncate(&mut self, len: usize) {
-        if !self.spilled {
-            self.len = self.len.min(len);
-        } else if len < self.heap.len() {
-            // SAFETY: `len` is less than the length, and `u8` needs no drop.
-            unsafe { self.heap.set_len(len) };
+        match &mut self.heap {
+            None => self.len = self.len.min(len),
+            Some(h) if len < h.len() => {
+                // SAFETY: `len` is less than the length, and `u8` needs no drop.
+                unsafe { h.set_len(len) };
+            }
+            Some(_) => {}
         }
     }
 
@@ -365,17 +373,19 @@ impl Args {
 /// arrive, never before.
 const INLINE_REPLY: usize = 160;
 
-/// Mutable state of a request, under its lock.
+/// The changing state of a request: atomics, so that a request costs no lock of its own.
+/// Every access is sequentially consistent: the interrupt marks pair with the phase (a
+/// waiter marks `interrupted`, then reads the phase; a reader moves the phase to `Sent`,
+/// then reads `interrupted`, so that one of them sees the other).
 struct State {
-    phase: Phase,
-    /// Negative errno, or 0.
-    error: i32,
-    /// The reply payload, once a writer filled it.
-    reply: Option<Reply>,
+    /// A [`Phase`], or [`ENDING`].
+    phase: AtomicU8,
+    /// Negative errno, or 0; set before the phase becomes `Finished`.
+    error: AtomicI32,
     /// A signal arrived while waiting: send FUSE_INTERRUPT once the daemon has the request.
-    interrupted: bool,
+    interrupted: AtomicBool,
     /// The request is in the interrupt queue.
-    intr_queued: bool,
+    intr_queued: AtomicBool,
 }
 
 /// One request.
@@ -409,8 +419,10 @@ pub(crate) struct Request {
     pub(crate) background: AtomicBool,
     /// The finishing step of an asynchronous request.
     pub(crate) end: Option<Arc<dyn RequestEnd>>,
-    #[pin]
-    state: SpinLock<State>,
+    /// The reply payload, set once by the writer in phase `Writing` and read after the end:
+    /// the waiter reads it in place, without a lock or a copy.
+    reply: SetOnce<Reply>,
+    state: State,
     #[pin]
     pub(crate) waitq: WaitQueue,
     #[pin]
@@ -503,13 +515,13 @@ impl Request {
                 waited: waiter == Waiter::Task,
                 background: AtomicBool::new(false),
                 end,
-                state <- new_spinlock!(State {
-                    phase: Phase::New,
-                    error: 0,
-                    reply: None,
-                    interrupted: false,
-                    intr_queued: false,
-                }),
+                reply: SetOnce::new(),
+                state: State {
+                    phase: AtomicU8::new(Phase::New as u8),
+                    error: AtomicI32::new(0),
+                    interrupted: AtomicBool::new(false),
+                    intr_queued: AtomicBool::new(false),
+                },
                 waitq <- wait_queue!("fuse_req.waitq"),
                 links <- ListLinks::new(),
                 intr_links <- ListLinks::new(),
@@ -571,58 +583,63 @@ impl Request {
         self.unique.load(Ordering::Relaxed)
     }
 
-    /// The current phase.
-    pub(crate) fn phase(&self) -> Phase {
-        self.state.lock().phase
-    }
-
     /// Whether the request has ended.
     pub(crate) fn finished(&self) -> bool {
-        self.phase() == Phase::Finished
+        self.state.phase.load(SeqCst) == Phase::Finished as u8
+    }
+
+    /// Whether the request has ended or is ending.
+    fn ended(&self) -> bool {
+        let p = self.state.phase.load(SeqCst);
+        p == Phase::Finished as u8 || p == ENDING
     }
 
     /// Queued with `unique`.
     pub(crate) fn set_pending(&self, unique: u64) {
         self.unique.store(unique, Ordering::Relaxed);
-        self.state.lock().phase = Phase::Pending;
+        self.state.phase.store(Phase::Pending as u8, SeqCst);
     }
 
     /// Moves from `from` to `to`; `false` if the request was not in `from`.
     pub(crate) fn transition(&self, from: Phase, to: Phase) -> bool {
-        let mut s = self.state.lock();
-        if s.phase != from {
-            return false;
-        }
-        s.phase = to;
-        true
+        self.state
+            .phase
+            .compare_exchange(from as u8, to as u8, SeqCst, SeqCst)
+            .is_ok()
     }
 
     /// Records that a signal interrupted the wait; returns whether the daemon already has
     /// the request (then a FUSE_INTERRUPT must be queued).
     pub(crate) fn mark_interrupted(&self) -> bool {
-        let mut s = self.state.lock();
-        s.interrupted = true;
-        s.phase == Phase::Sent
+        self.state.interrupted.store(true, SeqCst);
+        self.state.phase.load(SeqCst) == Phase::Sent as u8
     }
 
     /// Whether the wait was interrupted.
     pub(crate) fn interrupted(&self) -> bool {
-        self.state.lock().interrupted
+        self.state.interrupted.load(SeqCst)
     }
 
-    /// Marks the request as queued for an interrupt unless it is, or has ended.
+    /// Marks the request as queued for an interrupt unless it is, or has ended. Called under
+    /// the input queue's lock, which [`Conn::end_request`] takes to dequeue it.
+    ///
+    /// [`Conn::end_request`]: super::conn::Conn::end_request
     pub(crate) fn take_intr_slot(&self) -> bool {
-        let mut s = self.state.lock();
-        if s.intr_queued || s.phase == Phase::Finished {
+        if self.state.intr_queued.swap(true, SeqCst) {
             return false;
         }
-        s.intr_queued = true;
+        // Set before looking at the phase: a request ending meanwhile either sees the mark
+        // (and dequeues it after us) or has its phase seen here.
+        if self.ended() {
+            self.state.intr_queued.store(false, SeqCst);
+            return false;
+        }
         true
     }
 
     /// Clears the interrupt-queued mark; returns whether it was set.
     pub(crate) fn clear_intr_slot(&self) -> bool {
-        core::mem::replace(&mut self.state.lock().intr_queued, false)
+        self.state.intr_queued.swap(false, SeqCst)
     }
 
     /// Copies the reply payload of `len` bytes from the daemon's buffer (a writer in phase
@@ -632,9 +649,8 @@ impl Request {
         if let Some(filled) = self.end.as_ref().and_then(|end| end.fill(from, len)) {
             return filled;
         }
-        // Filled outside the request's lock: copying from the daemon's memory may fault.
-        let reply = Reply::read(from, len)?;
-        self.state.lock().reply = Some(reply);
+        // One writer takes a request for its reply (phase `Writing`), so the cell is empty.
+        self.reply.populate(Reply::read(from, len)?);
         Ok(())
     }
 
@@ -645,23 +661,33 @@ impl Request {
 
     /// Ends the request with `error` (0 for success); `false` if it had ended already.
     pub(crate) fn finish(&self, error: i32) -> bool {
-        let mut s = self.state.lock();
-        if s.phase == Phase::Finished {
-            return false;
+        let phase = &self.state.phase;
+        let mut cur = phase.load(SeqCst);
+        loop {
+            if cur == Phase::Finished as u8 || cur == ENDING {
+                return false;
+            }
+            match phase.compare_exchange(cur, ENDING, SeqCst, SeqCst) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
         }
-        s.phase = Phase::Finished;
-        s.error = error;
+        self.state.error.store(error, SeqCst);
+        phase.store(Phase::Finished as u8, SeqCst);
         true
     }
 
-    /// Takes the reply payload out of an ended request, or its error.
-    pub(crate) fn take_reply(&self) -> Result<Reply> {
-        let mut s = self.state.lock();
-        let reply = s.reply.take();
-        if s.error != 0 {
-            return Err(Error::from_errno(s.error));
+    /// The result of an ended request: its error, if any.
+    pub(crate) fn result(&self) -> Result {
+        match self.state.error.load(SeqCst) {
+            0 => Ok(()),
+            e => Err(Error::from_errno(e)),
         }
-        Ok(reply.unwrap_or_else(Reply::empty))
+    }
+
+    /// The reply payload (empty if there was none, or it went to the end step).
+    pub(crate) fn reply_data(&self) -> &[u8] {
+        self.reply.as_ref().map_or(&[], Reply::data)
     }
 
     /// Whether this opcode's too-big requests fail with `E2BIG` rather than `EIO`.
@@ -677,7 +703,8 @@ impl Request {
 /// The payload of a successful reply: inside for short ones, else in a buffer of its size.
 pub(crate) struct Reply {
     inline: [u8; INLINE_REPLY],
-    heap: KVVec<u8>,
+    /// Made only for long replies (see [`ArgBuf`]).
+    heap: Option<KVVec<u8>>,
     len: usize,
 }
 
@@ -686,7 +713,7 @@ impl Reply {
     fn empty() -> Reply {
         Reply {
             inline: [0; INLINE_REPLY],
-            heap: KVVec::new(),
+            heap: None,
             len: 0,
         }
     }
@@ -698,7 +725,9 @@ impl Reply {
             from.copy_all_from(&mut r.inline[..len])?;
         } else {
             // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
-            from.append_to(&mut r.heap, len)?;
+            let mut heap = KVVec::new();
+            from.append_to(&mut heap, len)?;
+            r.heap = Some(heap);
         }
         r.len = len;
         Ok(r)
@@ -706,11 +735,26 @@ impl Reply {
 
     /// The payload's bytes.
     pub(crate) fn data(&self) -> &[u8] {
-        if self.len <= INLINE_REPLY {
-            &self.inline[..self.len]
-        } else {
-            &self.heap
+        match &self.heap {
+            Some(h) => h,
+            None => &self.inline[..self.len],
         }
+    }
+}
+
+/// The answer to a request that ended well: its reply payload, read in place in the request.
+pub(crate) struct Answer(Arc<Request>);
+
+impl Answer {
+    /// The answer of `req`, or its error.
+    pub(crate) fn of(req: Arc<Request>) -> Result<Answer> {
+        req.result()?;
+        Ok(Answer(req))
+    }
+
+    /// The payload's bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.0.reply_data()
     }
 
     /// The payload as a protocol structure (zero-extended if the reply was shorter).

@@ -27,7 +27,7 @@ fn send_or_unsupported(
     conn: &Conn,
     args: Args,
     which: Unsupported,
-) -> Result<super::request::Reply> {
+) -> Result<super::request::Answer> {
     if conn.lacks(which) {
         return Err(eopnotsupp());
     }

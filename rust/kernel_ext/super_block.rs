@@ -40,6 +40,17 @@ unsafe impl<T: FileSystem> Sync for SuperBlock<T> {}
 // SAFETY: See the `Sync` impl.
 unsafe impl<T: FileSystem> Send for SuperBlock<T> {}
 
+impl<T: FileSystem<Data = Arc<D>>, D: Send + Sync + 'static> SuperBlock<T> {
+    /// The file system's data, borrowed for as long as the super block (no reference count
+    /// taken).
+    pub(crate) fn data_ref(&self) -> &D {
+        let b = self.data();
+        // SAFETY: An `ArcBorrow<'a, D>` guarantees that the object stays alive for `'a`, here
+        // the borrow of `self`; the reference does not outlive it.
+        unsafe { &*core::ptr::from_ref::<D>(&b) }
+    }
+}
+
 impl<T: FileSystem> SuperBlock<T> {
     /// Creates a reference from a raw pointer.
     ///
