@@ -304,45 +304,91 @@ impl IterPages {
     /// Copies up to `n` bytes from `from` into the pages, from their start, and advances
     /// `from`; returns how many (short on a fault).
     pub(crate) fn fill_from(&mut self, from: &mut IovIter, n: usize) -> usize {
-        let mut done = 0;
         self.written = true;
-        for p in self.pieces.iter() {
-            if done >= n {
-                break;
+        self.copy_with(from, n.min(self.len), Direction::ToPages)
+    }
+
+    /// Copies the bytes behind the pages to `to` and advances it, or fails with `EFAULT`.
+    pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
+        if self.copy_with(to, self.len, Direction::FromPages) == self.len {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
+    /// Copies `n` bytes (at most `self.len`) between the pages, from their start, and
+    /// `other`, and advances `other`; returns how many (short on a fault).
+    ///
+    /// The memory behind `other` is walked once, each of its pages mapped once however many
+    /// of ours it spans (as the C module's copy state keeps its page); where it cannot be
+    /// walked so (a `kvec`), the rest goes through the usual copy routines.
+    fn copy_with(&self, other: &mut IovIter, n: usize, dir: Direction) -> usize {
+        // The piece being copied and the bytes of it done so far.
+        let (mut idx, mut off) = (0usize, 0usize);
+        let written = dir == Direction::FromPages;
+        let mut done = other.for_each_page(n, written, |mem, _at, len| {
+            let mut c = 0;
+            while c < len {
+                let Some(p) = self.pieces.get(idx) else {
+                    // Cannot happen: `n` is at most the pieces' total.
+                    break;
+                };
+                let k = (p.len as usize - off).min(len - c);
+                // SAFETY: The piece holds a page reference (type invariant), mapped for the
+                // copy; `p.off + off + k` is within the page and `c + k` within `mem`'s
+                // `len` mapped bytes. Either side may be changed by its owner meanwhile:
+                // the bytes are copied as they are, as the C module does.
+                unsafe {
+                    with_mapped(p.page, |addr| {
+                        let page = addr.add(p.off as usize + off);
+                        match dir {
+                            Direction::ToPages => ptr::copy_nonoverlapping(mem.add(c), page, k),
+                            Direction::FromPages => ptr::copy_nonoverlapping(page, mem.add(c), k),
+                        }
+                    })
+                };
+                c += k;
+                off += k;
+                if off == p.len as usize {
+                    idx += 1;
+                    off = 0;
+                }
             }
-            let k = (p.len as usize).min(n - done);
-            // SAFETY: The piece holds a page reference (type invariant); the mapping is
-            // undone below, and `off + k` is within the page.
+        });
+        while done < n {
+            let Some(p) = self.pieces.get(idx) else {
+                break;
+            };
+            let k = (p.len as usize - off).min(n - done);
+            // SAFETY: As above, for `k` bytes of the piece from `off`.
             let got = unsafe {
                 with_mapped(p.page, |addr| {
-                    from.copy_from_raw(addr.add(p.off as usize), k)
+                    let page = addr.add(p.off as usize + off);
+                    match dir {
+                        Direction::ToPages => other.copy_from_raw(page, k),
+                        Direction::FromPages => other.copy_to(core::slice::from_raw_parts(page, k)),
+                    }
                 })
             };
             done += got;
             if got < k {
                 break;
             }
+            idx += 1;
+            off = 0;
         }
         done
     }
+}
 
-    /// Copies the bytes behind the pages to `to` and advances it, or fails with `EFAULT`.
-    pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
-        for p in self.pieces.iter() {
-            // SAFETY: The piece holds a page reference (type invariant); its bytes
-            // `off..off + len` are mapped until the unmapping below. The sender may change
-            // them meanwhile: they are copied as they are, as the C module does.
-            unsafe {
-                with_mapped(p.page, |addr| {
-                    to.copy_all_to(core::slice::from_raw_parts(
-                        addr.add(p.off as usize),
-                        p.len as usize,
-                    ))
-                })
-            }?;
-        }
-        Ok(())
-    }
+/// Which way [`IterPages::copy_with`] copies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// From the iterator into the pages.
+    ToPages,
+    /// From the pages to the iterator.
+    FromPages,
 }
 
 impl Drop for IterPages {
