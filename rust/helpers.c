@@ -181,9 +181,24 @@ bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
 	return dir_emit(ctx, name, len, ino, type);
 }
 
-struct folio *rust_fuse_readahead_folio(struct readahead_control *rac)
+/*
+ * Takes up to n folios of the readahead window into folios[], locked, with the
+ * window's references dropped as readahead_folio() drops them (the lock keeps
+ * the folios in the cache): one walk of the page cache for the batch, where
+ * readahead_folio() looks each up. Returns how many.
+ */
+unsigned int rust_fuse_readahead_batch(struct readahead_control *rac,
+				       struct folio **folios, unsigned int n)
 {
-	return readahead_folio(rac);
+	struct page *pages[32];
+	unsigned int i, got;
+
+	got = __readahead_batch(rac, pages, min_t(unsigned int, n, ARRAY_SIZE(pages)));
+	for (i = 0; i < got; i++) {
+		folios[i] = page_folio(pages[i]);
+		folio_put(folios[i]);
+	}
+	return got;
 }
 
 loff_t rust_fuse_folio_pos(struct folio *folio)

@@ -75,7 +75,8 @@ bool rust_fuse_dir_emit(struct dir_context *ctx, const char *name, int len,
 			u64 ino, unsigned int type);
 
 /* Folios and readahead. */
-struct folio *rust_fuse_readahead_folio(struct readahead_control *rac);
+unsigned int rust_fuse_readahead_batch(struct readahead_control *rac,
+				       struct folio **folios, unsigned int n);
 loff_t rust_fuse_folio_pos(struct folio *folio);
 size_t rust_fuse_folio_size(struct folio *folio);
 void rust_fuse_memcpy_to_folio(struct folio *folio, size_t offset,

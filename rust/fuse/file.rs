@@ -580,19 +580,13 @@ pub(crate) fn readahead(rac: &mut Readahead<'_>) {
         let Ok(mut folios) = KVec::with_capacity(nr, GFP_KERNEL) else {
             return;
         };
-        let mut pages = 0;
-        while pages < nr {
-            let Some(f) = rac.next_folio() else {
-                break;
-            };
-            pages += f.size() / PAGE_SIZE;
+        if rac.next_folios(&mut folios) == 0 {
+            break;
+        }
+        for f in folios.iter() {
             // A page-cache WRITE of this page may still be in flight: the daemon must see it
             // first. A fatal signal ends the wait; the read then races, as it may.
             let _ = writeback::wait_page(f.inode::<FuseFs>(), f.pos());
-            // Within the capacity: no allocation, no failure.
-            if folios.push(f, GFP_KERNEL).is_err() {
-                break;
-            }
         }
         send_readpages(&ff, folios);
     }

@@ -6,16 +6,26 @@
 use super::{fs_type::FileSystem, inode::Inode, iov_iter::IovIter};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
-use kernel::{bindings, error::from_result, ffi::c_int, types::ForeignOwnable};
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    error::from_result,
+    ffi::c_int,
+    types::ForeignOwnable,
+};
 
 /// A locked folio that is being read; dropping it without [`LockedFolio::end_read`] ends
 /// the read as failed.
 ///
 /// # Invariants
 ///
-/// `0` is a locked folio of a file's page cache; this instance owns the lock, which keeps the
-/// folio in the cache (the page cache holds its reference).
-pub(crate) struct LockedFolio(NonNull<bindings::folio>);
+/// `folio` is a locked folio of a file's page cache; this instance owns the lock, which keeps
+/// the folio in the cache (the page cache holds its reference). `size` is its size, which
+/// the lock keeps constant.
+pub(crate) struct LockedFolio {
+    folio: NonNull<bindings::folio>,
+    size: usize,
+}
 
 // SAFETY: A locked folio may be unlocked from any context (readahead completions run in the
 // daemon's write).
@@ -24,8 +34,21 @@ unsafe impl Send for LockedFolio {}
 unsafe impl Sync for LockedFolio {}
 
 impl LockedFolio {
+    /// Takes over the lock of `folio`.
+    ///
+    /// # Safety
+    ///
+    /// `folio` must be a locked folio of a file's page cache, whose lock the caller owns and
+    /// gives to the new instance.
+    unsafe fn new(folio: NonNull<bindings::folio>) -> LockedFolio {
+        // SAFETY: The folio is locked (the caller's guarantee), so its order is stable.
+        let size = unsafe { local::rust_fuse_folio_size(folio.as_ptr()) };
+        // INVARIANT: As the caller guarantees, with the size just read.
+        LockedFolio { folio, size }
+    }
+
     fn as_raw(&self) -> *mut bindings::folio {
-        self.0.as_ptr()
+        self.folio.as_ptr()
     }
 
     /// The file position of the folio's first byte.
@@ -36,8 +59,7 @@ impl LockedFolio {
 
     /// The folio's size in bytes.
     pub(crate) fn size(&self) -> usize {
-        // SAFETY: The folio is locked, so its order is stable.
-        unsafe { local::rust_fuse_folio_size(self.as_raw()) }
+        self.size
     }
 
     /// The inode whose page cache holds the folio.
@@ -153,19 +175,49 @@ impl Readahead<'_> {
         }
     }
 
-    /// The number of pages left in the window (`readahead_count()`).
+    /// The number of pages left in the window (`readahead_count()`, less the batch taken
+    /// last, which the control subtracts only when the next is taken).
     pub(crate) fn pages_left(&self) -> usize {
-        // SAFETY: As in `file`; a plain field of the control.
-        unsafe { (*self.0.as_ptr())._nr_pages as usize }
+        // SAFETY: As in `file`; plain fields of the control.
+        unsafe {
+            let rac = self.0.as_ptr();
+            ((*rac)._nr_pages - (*rac)._batch_count) as usize
+        }
     }
 
-    /// Takes the next folio of the window, locked (`readahead_folio()`).
-    pub(crate) fn next_folio(&mut self) -> Option<LockedFolio> {
-        // SAFETY: The control is live; `readahead_folio()` returns the next locked folio (its
-        // reference is dropped: the lock keeps it in the cache) or NULL.
-        let f = unsafe { local::rust_fuse_readahead_folio(self.0.as_ptr()) };
-        // INVARIANT: A returned folio is locked and ours to unlock.
-        NonNull::new(f).map(LockedFolio)
+    /// Appends the next folios of the window to `out`, locked, as many as `out` has room
+    /// for without allocating (`__readahead_batch()`, one walk of the page cache); returns
+    /// how many pages they hold.
+    pub(crate) fn next_folios(&mut self, out: &mut KVec<LockedFolio>) -> usize {
+        const BATCH: usize = 32;
+        let mut pages = 0;
+        loop {
+            let room = (out.capacity() - out.len()).min(BATCH);
+            if room == 0 {
+                return pages;
+            }
+            let mut batch = [core::ptr::null_mut::<bindings::folio>(); BATCH];
+            // SAFETY: The control is live; `batch` has room for `room` folios. CAST: `room`
+            // is at most 32.
+            let got = unsafe {
+                local::rust_fuse_readahead_batch(self.0.as_ptr(), batch.as_mut_ptr(), room as u32)
+            } as usize;
+            if got == 0 {
+                return pages;
+            }
+            for &f in batch.iter().take(got.min(room)) {
+                let Some(f) = NonNull::new(f) else {
+                    continue;
+                };
+                // SAFETY: The batch's folios are locked and ours to unlock (their window
+                // references were dropped, as `readahead_folio()` does).
+                let f = unsafe { LockedFolio::new(f) };
+                pages += f.size() / kernel::page::PAGE_SIZE;
+                // Within the capacity (`room`): no allocation, no failure (which would drop
+                // the folio, ending its read as failed).
+                let _ = out.push(f, GFP_KERNEL);
+            }
+        }
     }
 }
 
@@ -197,7 +249,7 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     let (data, folio) = unsafe {
         (
             (!file.is_null()).then(|| super::fs_file::file_data::<T>(file)),
-            LockedFolio(NonNull::new_unchecked(folio)),
+            LockedFolio::new(NonNull::new_unchecked(folio)),
         )
     };
     from_result(|| {
