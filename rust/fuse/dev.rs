@@ -205,6 +205,19 @@ impl ReadDest for SpliceDest {
     }
 }
 
+/// Copies a message of a header (whose `len` is the message's) and one argument to the
+/// reader; `EINVAL` if its buffer is too small.
+fn put_message(dest: &mut impl ReadDest, h: &b::fuse_in_header, arg: &[u8]) -> Result<usize> {
+    let len = h.len as usize;
+    if dest.len() < len {
+        return Err(EINVAL);
+    }
+    let to = dest.target(len)?;
+    to.copy_all_to(h.as_bytes())?;
+    to.copy_all_to(arg)?;
+    Ok(len)
+}
+
 /// A daemon's read: the next interrupt, forget(s) or request (C's `fuse_dev_do_read()`).
 fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> {
     let conn = &a.conn;
@@ -223,29 +236,16 @@ fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> 
             Taken::Interrupt(req) => {
                 let mut h = b::fuse_in_header::zeroed();
                 let mut arg = b::fuse_interrupt_in::zeroed();
-                let len = header + size_of::<b::fuse_interrupt_in>();
-                h.len = len as u32;
+                // CAST: a header and an argument, 56 bytes.
+                h.len = (header + size_of::<b::fuse_interrupt_in>()) as u32;
                 h.opcode = proto::op::INTERRUPT;
                 h.unique = req.unique() | proto::INT_REQ_BIT;
                 arg.unique = req.unique();
-                if nbytes < len {
-                    return Err(EINVAL);
-                }
-                let to = dest.target(len)?;
-                to.copy_all_to(h.as_bytes())?;
-                to.copy_all_to(arg.as_bytes())?;
-                return Ok(len);
+                return put_message(dest, &h, arg.as_bytes());
             }
             Taken::Forget(unique, f) => {
                 let (h, arg) = conn::forget_one(unique, &f);
-                let len = h.len as usize;
-                if nbytes < len {
-                    return Err(EINVAL);
-                }
-                let to = dest.target(len)?;
-                to.copy_all_to(h.as_bytes())?;
-                to.copy_all_to(arg.as_bytes())?;
-                return Ok(len);
+                return put_message(dest, &h, arg.as_bytes());
             }
             Taken::Forgets(unique, forgets) => {
                 let msg = conn::batch_forget_message(unique, &forgets)?;

@@ -232,6 +232,17 @@ fn create_new_entry(mut args: Args, dir: &Inode, entry: &FDentry, mode: u16) -> 
     Ok(())
 }
 
+/// The arguments `inarg`, then the name of `entry` with its NUL, for a request on `dir`.
+fn args_and_name(
+    opcode: u32,
+    dir: &Inode,
+    inarg: &[u8],
+    entry: &FDentry,
+    out: OutSpec,
+) -> Result<Args> {
+    entry.with_name(|name| Args::from_parts(opcode, inode::nodeid(dir), &[inarg, name, &[0]], out))
+}
+
 /// `inode_operations.mknod` (C's `fuse_mknod()`).
 pub(crate) fn mknod(dir: &Inode, entry: &FDentry, mode: u16, rdev: u32) -> Result {
     let conn = inode::conn(dir);
@@ -239,14 +250,7 @@ pub(crate) fn mknod(dir: &Inode, entry: &FDentry, mode: u16, rdev: u32) -> Resul
     inarg.mode = masked(&conn, mode);
     inarg.rdev = encode_dev(rdev);
     inarg.umask = task::current_umask();
-    let args = entry.with_name(|name| {
-        Args::from_parts(
-            op::MKNOD,
-            inode::nodeid(dir),
-            &[inarg.as_bytes(), name, &[0]],
-            OutSpec::NONE,
-        )
-    })?;
+    let args = args_and_name(op::MKNOD, dir, inarg.as_bytes(), entry, OutSpec::NONE)?;
     create_new_entry(args, dir, entry, mode)
 }
 
@@ -261,14 +265,7 @@ pub(crate) fn mkdir(dir: &Inode, entry: &FDentry, mode: u16) -> Result {
     let mut inarg = b::fuse_mkdir_in::zeroed();
     inarg.mode = masked(&conn, mode);
     inarg.umask = task::current_umask();
-    let args = entry.with_name(|name| {
-        Args::from_parts(
-            op::MKDIR,
-            inode::nodeid(dir),
-            &[inarg.as_bytes(), name, &[0]],
-            OutSpec::NONE,
-        )
-    })?;
+    let args = args_and_name(op::MKDIR, dir, inarg.as_bytes(), entry, OutSpec::NONE)?;
     create_new_entry(args, dir, entry, bindings::S_IFDIR as u16)
 }
 
@@ -290,14 +287,7 @@ pub(crate) fn link(old: &FDentry, dir: &Inode, new: &FDentry) -> Result {
     let i = old.inode().ok_or(ENOENT)?;
     let mut inarg = b::fuse_link_in::zeroed();
     inarg.oldnodeid = inode::nodeid(i);
-    let args = new.with_name(|name| {
-        Args::from_parts(
-            op::LINK,
-            inode::nodeid(dir),
-            &[inarg.as_bytes(), name, &[0]],
-            OutSpec::NONE,
-        )
-    })?;
+    let args = args_and_name(op::LINK, dir, inarg.as_bytes(), new, OutSpec::NONE)?;
     match create_new_entry(args, dir, new, i.mode()) {
         Ok(()) => {
             i.touch_ctime();
@@ -439,14 +429,13 @@ fn create_open(
         inarg.open_flags |= b::FUSE_OPEN_KILL_SUIDGID;
     }
     let entry_size = dir::entry_out_size();
-    let mut args = entry.with_name(|name| {
-        Args::from_parts(
-            opcode,
-            inode::nodeid(dir),
-            &[inarg.as_bytes(), name, &[0]],
-            OutSpec::fixed(entry_size + size_of::<b::fuse_open_out>()),
-        )
-    })?;
+    let mut args = args_and_name(
+        opcode,
+        dir,
+        inarg.as_bytes(),
+        entry,
+        OutSpec::fixed(entry_size + size_of::<b::fuse_open_out>()),
+    )?;
     add_create_ext(&conn, &mut args, dir, entry, mode)?;
     let reply = conn.send(args)?;
     let data = reply.data();
