@@ -181,10 +181,13 @@ impl ArgBuf {
         Ok(())
     }
 
-    /// Appends `n` zero bytes.
-    pub(crate) fn extend_zeroed(&mut self, n: usize) -> Result {
-        self.spill(n)?.extend_with(n, 0, GFP_KERNEL)?;
-        Ok(())
+    /// Appends `n` bytes that `fill` appends to the heap vector (room for them is reserved).
+    pub(crate) fn append_with(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut KVVec<u8>) -> Result,
+    ) -> Result {
+        fill(self.spill(n)?)
     }
 
     /// Appends up to `len` bytes from `from`; returns how many (short on a fault).

@@ -216,10 +216,12 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
 }
 
 /// Appends a folio's data to a WRITE, whose range then covers the folio.
-fn append(pw: &mut PendingWrite, size: usize, read: impl FnOnce(&mut [u8]) -> usize) -> Result {
-    let start = pw.args.input.len();
-    pw.args.input.extend_zeroed(size)?;
-    read(&mut pw.args.input.as_mut_slice()[start..]);
+fn append(
+    pw: &mut PendingWrite,
+    size: usize,
+    copy: impl FnOnce(&mut KVVec<u8>) -> Result,
+) -> Result {
+    pw.args.input.append_with(size, copy)?;
     pw.len += size;
     // The folio leaves write-back now; its pages count as such until the daemon answers
     // (C's `WB_WRITEBACK` accounting), which dirty throttling needs to see the mount's pace.
@@ -424,7 +426,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
                 batch.insert(new_write(&inode, ff, pos)?)
             }
         };
-        append(pw, size, |buf| folio.read(0, buf))?;
+        append(pw, size, |v| folio.append_to(v))?;
         folio.written();
         Ok(())
     });
@@ -472,7 +474,7 @@ pub(crate) fn launder_folio(inode: &Inode, folio: &LaunderFolio<'_>) -> Result {
     wait_page(inode, folio.pos())?;
     let ff = write_file(inode).ok_or(EIO)?;
     let mut pw = new_write(inode, &ff, folio.pos())?;
-    append(&mut pw, folio.size(), |buf| folio.read(0, buf))?;
+    append(&mut pw, folio.size(), |v| folio.append_to(v))?;
     submit(inode, pw);
     wait_page(inode, folio.pos())
 }

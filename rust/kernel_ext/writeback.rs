@@ -6,7 +6,7 @@
 //! the inode and file helpers that start or wait for writeback.
 
 use super::{
-    address_space::{copy_from_folio, GrabbedFolio},
+    address_space::{append_folio, GrabbedFolio},
     file::File,
     fs_type::FileSystem,
     inode::Inode,
@@ -108,10 +108,10 @@ impl DirtyFolio<'_> {
         unsafe { local::rust_fuse_folio_size(self.folio.as_ptr()) }
     }
 
-    /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
-    pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
-        // SAFETY: We own the folio's lock (type invariant).
-        unsafe { copy_from_folio(self.folio, self.size(), offset, buf) }
+    /// Appends all of the folio's bytes to `vec`.
+    pub(crate) fn append_to(&self, vec: &mut KVVec<u8>) -> Result {
+        // SAFETY: We own the folio's lock (type invariant), and pass its size.
+        unsafe { append_folio(self.folio, self.size(), vec) }
     }
 
     /// The data was taken (copied into a request): the folio goes through a write-back
@@ -161,10 +161,10 @@ impl LaunderFolio<'_> {
         unsafe { local::rust_fuse_folio_size(self.0.as_ptr()) }
     }
 
-    /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
-    pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
-        // SAFETY: The caller holds the folio's lock (type invariant).
-        unsafe { copy_from_folio(self.0, self.size(), offset, buf) }
+    /// Appends all of the folio's bytes to `vec`.
+    pub(crate) fn append_to(&self, vec: &mut KVVec<u8>) -> Result {
+        // SAFETY: The caller holds the folio's lock (type invariant); its size is passed.
+        unsafe { append_folio(self.0, self.size(), vec) }
     }
 
     /// Clears the dirty bit for a write-out; returns whether it was set
