@@ -820,18 +820,12 @@ impl Conn {
         }
     }
 
-    /// Takes one forget, or a batch when the daemon speaks 7.16+ and more are queued.
+    /// Takes a batch of forgets, as many as fill the reader's `nbytes` (the caller takes a
+    /// single one itself: before 7.16, or when only one is queued).
     fn take_forgets(&self, iq: &mut InputQueue, nbytes: usize, mut out: KVec<Forget>) -> Taken {
-        let minor = self.minor.load(Ordering::Acquire);
-        let header = core::mem::size_of::<crate::bindings::fuse_in_header>();
-        let one = core::mem::size_of::<crate::bindings::fuse_forget_one>();
-        let batch_hdr = core::mem::size_of::<crate::bindings::fuse_batch_forget_in>();
-        let max = if minor < 16 || iq.forgets.iter().nth(1).is_none() {
-            1
-        } else {
-            nbytes.saturating_sub(header + batch_hdr) / one
-        };
-        let max = max.clamp(1, out.capacity());
+        let room = nbytes
+            .saturating_sub(size_of::<b::fuse_in_header>() + size_of::<b::fuse_batch_forget_in>());
+        let max = (room / size_of::<b::fuse_forget_one>()).clamp(1, out.capacity());
         while out.len() < max {
             let Some(cursor) = iq.forgets.cursor_front() else {
                 break;
