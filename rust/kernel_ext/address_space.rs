@@ -3,7 +3,11 @@
 //! The page cache side of a [`FileSystem`]: locked folios being read, readahead windows, and
 //! the address space operations (`struct address_space_operations`).
 
-use super::{fs_type::FileSystem, inode::Inode, iov_iter::IovIter};
+use super::{
+    fs_type::FileSystem,
+    inode::Inode,
+    iov_iter::{IovIter, SpanEnd},
+};
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -77,31 +81,19 @@ impl LockedFolio {
     pub(crate) fn fill_all_from(folios: &[LockedFolio], len: usize, from: &mut IovIter) -> usize {
         let total: usize = folios.iter().map(|f| f.size()).sum();
         let len = len.min(total);
-        // The folio being filled and the bytes of it filled so far.
-        let (mut idx, mut off) = (0usize, 0usize);
-        let done = from.for_each_page(len, false, |src, _at, n| {
-            let mut copied = 0;
-            while copied < n {
-                let Some(f) = folios.get(idx) else {
-                    // Cannot happen: `len` is at most the folios' total.
-                    break;
-                };
-                let k = (f.size() - off).min(n - copied);
+        let size = |i: usize| folios.get(i).map(LockedFolio::size);
+        let SpanEnd {
+            mut done,
+            mut idx,
+            mut off,
+        } = from.for_each_span(len, false, size, |i, at, src, k| {
+            if let Some(f) = folios.get(i) {
                 // SAFETY: The folio is locked by us and not uptodate, so no one else writes
-                // it; `off + k` is within it; `src` is mapped for `n` bytes.
-                unsafe {
-                    local::rust_fuse_memcpy_to_folio(f.as_raw(), off, src.add(copied).cast(), k)
-                };
-                copied += k;
-                off += k;
-                if off == f.size() {
-                    idx += 1;
-                    off = 0;
-                }
+                // it; `at + k` is within it; `src` is mapped for `k` bytes.
+                unsafe { local::rust_fuse_memcpy_to_folio(f.as_raw(), at, src.cast(), k) };
             }
         });
         // The rest (where the pages could not be had), folio by folio.
-        let mut done = done;
         while done < len {
             let Some(f) = folios.get(idx) else {
                 break;

@@ -129,6 +129,40 @@ impl IovIter {
         done
     }
 
+    /// Walks up to `n` bytes of the iterator's memory once ([`IovIter::for_each_page`]) as
+    /// the contents of consecutive targets of `len(i)` bytes each (`None` past the last):
+    /// each run within one target is handed to `f` with the target's index, the offset in
+    /// it, the mapped memory and the run's length. Returns where the walk stopped, for the
+    /// caller to go on with the usual copy routines.
+    pub(crate) fn for_each_span(
+        &mut self,
+        n: usize,
+        written: bool,
+        len: impl Fn(usize) -> Option<usize>,
+        mut f: impl FnMut(usize, usize, *mut u8, usize),
+    ) -> SpanEnd {
+        let (mut idx, mut off) = (0usize, 0usize);
+        let done = self.for_each_page(n, written, |mem, _at, size| {
+            let mut c = 0;
+            while c < size {
+                let Some(target) = len(idx) else {
+                    // Cannot happen: callers walk at most the targets' total.
+                    break;
+                };
+                let k = (target - off).min(size - c);
+                // SAFETY: `mem` is mapped for `size` bytes and `c + k` is at most `size`.
+                f(idx, off, unsafe { mem.add(c) }, k);
+                c += k;
+                off += k;
+                if off == target {
+                    idx += 1;
+                    off = 0;
+                }
+            }
+        });
+        SpanEnd { done, idx, off }
+    }
+
     /// Copies all of `data` out and advances, or fails with `EFAULT`.
     pub(crate) fn copy_all_to(&mut self, data: &[u8]) -> Result {
         if self.copy_to(data) == data.len() {
@@ -324,37 +358,29 @@ impl IterPages {
     /// of ours it spans (as the C module's copy state keeps its page); where it cannot be
     /// walked so (a `kvec`), the rest goes through the usual copy routines.
     fn copy_with(&self, other: &mut IovIter, n: usize, dir: Direction) -> usize {
-        // The piece being copied and the bytes of it done so far.
-        let (mut idx, mut off) = (0usize, 0usize);
         let written = dir == Direction::FromPages;
-        let mut done = other.for_each_page(n, written, |mem, _at, len| {
-            let mut c = 0;
-            while c < len {
-                let Some(p) = self.pieces.get(idx) else {
-                    // Cannot happen: `n` is at most the pieces' total.
-                    break;
-                };
-                let k = (p.len as usize - off).min(len - c);
-                // SAFETY: The piece holds a page reference (type invariant), mapped for the
-                // copy; `p.off + off + k` is within the page and `c + k` within `mem`'s
-                // `len` mapped bytes. Either side may be changed by its owner meanwhile:
-                // the bytes are copied as they are, as the C module does.
-                unsafe {
-                    with_mapped(p.page, |addr| {
-                        let page = addr.add(p.off as usize + off);
-                        match dir {
-                            Direction::ToPages => ptr::copy_nonoverlapping(mem.add(c), page, k),
-                            Direction::FromPages => ptr::copy_nonoverlapping(page, mem.add(c), k),
-                        }
-                    })
-                };
-                c += k;
-                off += k;
-                if off == p.len as usize {
-                    idx += 1;
-                    off = 0;
-                }
-            }
+        let len = |i: usize| self.pieces.get(i).map(|p| p.len as usize);
+        let SpanEnd {
+            mut done,
+            mut idx,
+            mut off,
+        } = other.for_each_span(n, written, len, |i, at, mem, k| {
+            let Some(p) = self.pieces.get(i) else {
+                return;
+            };
+            // SAFETY: The piece holds a page reference (type invariant), mapped for the copy;
+            // `p.off + at + k` is within the page and `mem` is mapped for `k` bytes. Either
+            // side may be changed by its owner meanwhile: the bytes are copied as they are,
+            // as the C module does.
+            unsafe {
+                with_mapped(p.page, |addr| {
+                    let page = addr.add(p.off as usize + at);
+                    match dir {
+                        Direction::ToPages => ptr::copy_nonoverlapping(mem, page, k),
+                        Direction::FromPages => ptr::copy_nonoverlapping(page, mem, k),
+                    }
+                })
+            };
         });
         while done < n {
             let Some(p) = self.pieces.get(idx) else {
@@ -380,6 +406,14 @@ impl IterPages {
         }
         done
     }
+}
+
+/// Where [`IovIter::for_each_span`] stopped: the bytes walked, and the target and the
+/// offset in it that come next.
+pub(crate) struct SpanEnd {
+    pub(crate) done: usize,
+    pub(crate) idx: usize,
+    pub(crate) off: usize,
 }
 
 /// Which way [`IterPages::copy_with`] copies.
