@@ -383,6 +383,16 @@ void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
 	memcpy_from_folio(to, folio, offset, len);
 }
 
+struct page *rust_fuse_copy_folio_page(struct folio *folio, unsigned long i)
+{
+	/* As write-back copies: no recursion into file systems for the memory. */
+	struct page *page = alloc_page(GFP_NOFS | __GFP_HIGHMEM);
+
+	if (page)
+		copy_highpage(page, folio_page(folio, i));
+	return page;
+}
+
 struct folio *rust_fuse_write_begin_folio(struct address_space *mapping,
 					  pgoff_t index)
 {

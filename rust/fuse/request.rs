@@ -181,15 +181,6 @@ impl ArgBuf {
         Ok(())
     }
 
-    /// Appends `n` bytes that `fill` appends to the heap vector (room for them is reserved).
-    pub(crate) fn append_with(
-        &mut self,
-        n: usize,
-        fill: impl FnOnce(&mut KVVec<u8>) -> Result,
-    ) -> Result {
-        fill(self.spill(n)?)
-    }
-
     /// Appends up to `len` bytes from `from`; returns how many (short on a fault).
     fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
         from.append_up_to(self.spill(len)?, len)
@@ -313,6 +304,16 @@ impl Args {
         self.append_from(from, len)
     }
 
+    /// The pages of data that come after `input`, made with room for `pages` pages if there
+    /// are none yet (page-cache data that write-back copies in). Never with extensions.
+    pub(crate) fn data_pages(&mut self, pages: usize) -> Result<&mut IterPages> {
+        let d = match self.data.take() {
+            Some(d) => d,
+            None => IterPages::with_capacity(pages)?,
+        };
+        Ok(self.data.insert(d))
+    }
+
     /// Appends request extensions (`fuse_ext_header` records), counted in the header's
     /// `total_extlen`.
     pub(crate) fn append_ext(&mut self, ext: &[u8]) -> Result {
@@ -354,9 +355,14 @@ impl Args {
         }
     }
 
-    /// Shortens the input to `len` bytes (a longer `len` changes nothing).
-    pub(crate) fn truncate_input(&mut self, len: usize) {
+    /// Shortens the input and the data after it to `len` bytes in all (a longer `len`
+    /// changes nothing).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        let input = self.input.len();
         self.input.truncate(len);
+        if let Some(d) = &mut self.data {
+            d.truncate(len.saturating_sub(input));
+        }
     }
 
     /// Overwrites input bytes at `offset` (e.g. the size field of a WRITE after a short copy).

@@ -27,6 +27,7 @@ use crate::kernel_ext::{
     address_space::GrabbedFolio,
     file::File,
     fs_file,
+    iov_iter::IterPages,
     wait::WaitMode,
     writeback::{DirtyFolio, LaunderFolio, Vma, Writeback},
 };
@@ -215,13 +216,15 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
     Ok(pw)
 }
 
-/// Appends a folio's data to a WRITE, whose range then covers the folio.
+/// Appends a folio's data to a WRITE of at most `max` bytes, whose range then covers the
+/// folio.
 fn append(
     pw: &mut PendingWrite,
     size: usize,
-    copy: impl FnOnce(&mut KVVec<u8>) -> Result,
+    max: usize,
+    copy: impl FnOnce(&mut IterPages) -> Result,
 ) -> Result {
-    pw.args.input.append_with(size, copy)?;
+    copy(pw.args.data_pages(max.div_ceil(PAGE_SIZE))?)?;
     pw.len += size;
     // The folio leaves write-back now; its pages count as such until the daemon answers
     // (C's `WB_WRITEBACK` accounting), which dirty throttling needs to see the mount's pace.
@@ -268,7 +271,7 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
     }
     let len = pw.len.min((size - pw.pos) as usize);
     let hdr = write_in_size(&conn.neg());
-    pw.args.truncate_input(hdr + len);
+    pw.args.truncate(hdr + len);
     let inarg = cache_write_in(pw.ff.fh, pw.pos, len);
     pw.args.patch(0, &inarg.as_bytes()[..hdr]);
     let end = Arc::new(
@@ -426,7 +429,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
                 batch.insert(new_write(&inode, ff, pos)?)
             }
         };
-        append(pw, size, |v| folio.append_to(v))?;
+        append(pw, size, max, |p| folio.copy_to(p))?;
         folio.written();
         Ok(())
     });
@@ -474,7 +477,8 @@ pub(crate) fn launder_folio(inode: &Inode, folio: &LaunderFolio<'_>) -> Result {
     wait_page(inode, folio.pos())?;
     let ff = write_file(inode).ok_or(EIO)?;
     let mut pw = new_write(inode, &ff, folio.pos())?;
-    append(&mut pw, folio.size(), |v| folio.append_to(v))?;
+    let size = folio.size();
+    append(&mut pw, size, size, |p| folio.copy_to(p))?;
     submit(inode, pw);
     wait_page(inode, folio.pos())
 }

@@ -11,7 +11,7 @@ use super::{
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
-    alloc::{flags::GFP_KERNEL, KVVec, KVec},
+    alloc::{flags::GFP_KERNEL, KVec},
     bindings,
     error::from_result,
     ffi::c_int,
@@ -391,33 +391,6 @@ impl Drop for CachedFolio {
         // SAFETY: We hold one reference (type invariant).
         unsafe { local::rust_fuse_folio_put(self.0.as_ptr()) };
     }
-}
-
-/// Appends all `size` bytes of a folio to `vec`, copied straight into its spare capacity
-/// (nothing zeroed first).
-///
-/// # Safety
-///
-/// The caller keeps the folio alive (a reference or its lock) for the call, and `size` is
-/// its size.
-pub(crate) unsafe fn append_folio(
-    folio: NonNull<bindings::folio>,
-    size: usize,
-    vec: &mut KVVec<u8>,
-) -> kernel::error::Result {
-    vec.reserve(size, GFP_KERNEL)?;
-    let spare = vec.spare_capacity_mut();
-    if spare.len() < size {
-        return Err(kernel::error::code::ENOMEM);
-    }
-    // SAFETY: The folio is alive with `size` bytes (caller's guarantee); `spare` has room for
-    // `size` bytes.
-    unsafe {
-        local::rust_fuse_memcpy_from_folio(spare.as_mut_ptr().cast(), folio.as_ptr(), 0, size)
-    };
-    // SAFETY: The `size` bytes after the length were just written.
-    unsafe { vec.set_len(vec.len() + size) };
-    Ok(())
 }
 
 /// Copies bytes of a folio of `size` bytes from `offset` into `buf` (cut at the folio's

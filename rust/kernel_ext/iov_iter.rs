@@ -7,7 +7,7 @@ use core::ptr;
 use kernel::{
     alloc::{Allocator, KVec, Vec},
     bindings,
-    error::code::EFAULT,
+    error::code::{EFAULT, ENOMEM},
     page::PAGE_SIZE,
     prelude::*,
     types::Opaque,
@@ -310,9 +310,11 @@ struct Piece {
     len: u32,
 }
 
-/// The pages behind part of an iterator, referenced ([`IovIter::get_pages`]); dropping it
-/// puts them, and marks those written dirty (`flush_dcache_page()`, `set_page_dirty_lock()`
-/// for user memory), as the C module's `fuse_release_user_pages()`.
+/// Referenced pages that hold data: the pages behind part of an iterator
+/// ([`IovIter::get_pages`]), or pages of their own with copies of folios
+/// ([`IterPages::push_folio_copy`]). Dropping it puts them, and marks those written dirty
+/// (`flush_dcache_page()`, `set_page_dirty_lock()` for user memory), as the C module's
+/// `fuse_release_user_pages()`.
 ///
 /// # Invariants
 ///
@@ -330,9 +332,78 @@ unsafe impl Send for IterPages {}
 unsafe impl Sync for IterPages {}
 
 impl IterPages {
+    /// No pages yet, with room for `pages` of them.
+    pub(crate) fn with_capacity(pages: usize) -> Result<IterPages> {
+        Ok(IterPages {
+            pieces: KVec::with_capacity(pages, GFP_KERNEL)?,
+            len: 0,
+            user: false,
+            written: false,
+        })
+    }
+
     /// The number of bytes behind the pages.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Appends copies of the first `size` bytes of `folio`, in pages allocated for them
+    /// (`copy_highpage()`, as the C module's write-back copies a folio into its temporary
+    /// pages); `ENOMEM` leaves the pages copied so far.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps the folio alive (a reference or its lock) for the call, and `size` is
+    /// at most its size.
+    pub(crate) unsafe fn push_folio_copy(
+        &mut self,
+        folio: ptr::NonNull<bindings::folio>,
+        size: usize,
+    ) -> Result {
+        for i in 0..size.div_ceil(PAGE_SIZE) {
+            let k = (size - i * PAGE_SIZE).min(PAGE_SIZE);
+            // SAFETY: The folio is alive and holds page `i` (caller's guarantee).
+            let page = unsafe { local::rust_fuse_copy_folio_page(folio.as_ptr(), i as _) };
+            if page.is_null() {
+                return Err(ENOMEM);
+            }
+            // CAST: `k` is at most `PAGE_SIZE`.
+            let piece = Piece {
+                page,
+                off: 0,
+                len: k as u32,
+            };
+            if self.pieces.push(piece, GFP_KERNEL).is_err() {
+                // SAFETY: The page was allocated above and is used by nothing.
+                unsafe { local::rust_fuse_put_page(page) };
+                return Err(ENOMEM);
+            }
+            self.len += k;
+        }
+        Ok(())
+    }
+
+    /// Shortens the data to `len` bytes (a longer `len` changes nothing); pages past it are
+    /// put.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        let mut kept = 0usize;
+        let mut keep = 0usize;
+        for p in self.pieces.iter_mut() {
+            if kept >= len {
+                break;
+            }
+            // CAST: The rest is less than this piece's length, a `u32`.
+            p.len = (p.len as usize).min(len - kept) as u32;
+            kept += p.len as usize;
+            keep += 1;
+        }
+        for p in self.pieces.iter().skip(keep) {
+            self.put(p);
+        }
+        // SAFETY: `keep` is at most the length; the pieces past it were put, and `Piece`
+        // needs no drop.
+        unsafe { self.pieces.set_len(keep) };
+        self.len = kept;
     }
 
     /// Copies up to `n` bytes from `from` into the pages, from their start, and advances
@@ -428,13 +499,21 @@ enum Direction {
 impl Drop for IterPages {
     fn drop(&mut self) {
         for p in self.pieces.iter() {
-            // SAFETY: The piece holds a page reference (type invariant), put here once.
-            unsafe {
-                if self.written {
-                    local::rust_fuse_page_dirtied(p.page, self.user);
-                }
-                local::rust_fuse_put_page(p.page);
+            self.put(p);
+        }
+    }
+}
+
+impl IterPages {
+    /// Puts the page reference of a piece that is leaving (marked dirty if written).
+    fn put(&self, p: &Piece) {
+        // SAFETY: The piece holds a page reference (type invariant) and leaves, so it is put
+        // once.
+        unsafe {
+            if self.written {
+                local::rust_fuse_page_dirtied(p.page, self.user);
             }
+            local::rust_fuse_put_page(p.page);
         }
     }
 }

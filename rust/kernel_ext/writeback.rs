@@ -6,10 +6,7 @@
 //! the inode and file helpers that start or wait for writeback.
 
 use super::{
-    address_space::{append_folio, GrabbedFolio},
-    file::File,
-    fs_type::FileSystem,
-    inode::Inode,
+    address_space::GrabbedFolio, file::File, fs_type::FileSystem, inode::Inode, iov_iter::IterPages,
 };
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
@@ -108,10 +105,10 @@ impl DirtyFolio<'_> {
         unsafe { local::rust_fuse_folio_size(self.folio.as_ptr()) }
     }
 
-    /// Appends all of the folio's bytes to `vec`.
-    pub(crate) fn append_to(&self, vec: &mut KVVec<u8>) -> Result {
+    /// Appends a copy of all of the folio's bytes to `pages`.
+    pub(crate) fn copy_to(&self, pages: &mut IterPages) -> Result {
         // SAFETY: We own the folio's lock (type invariant), and pass its size.
-        unsafe { append_folio(self.folio, self.size(), vec) }
+        unsafe { pages.push_folio_copy(self.folio, self.size()) }
     }
 
     /// The data was taken (copied into a request): the folio goes through a write-back
@@ -161,10 +158,10 @@ impl LaunderFolio<'_> {
         unsafe { local::rust_fuse_folio_size(self.0.as_ptr()) }
     }
 
-    /// Appends all of the folio's bytes to `vec`.
-    pub(crate) fn append_to(&self, vec: &mut KVVec<u8>) -> Result {
+    /// Appends a copy of all of the folio's bytes to `pages`.
+    pub(crate) fn copy_to(&self, pages: &mut IterPages) -> Result {
         // SAFETY: The caller holds the folio's lock (type invariant); its size is passed.
-        unsafe { append_folio(self.0, self.size(), vec) }
+        unsafe { pages.push_folio_copy(self.0, self.size()) }
     }
 
     /// Clears the dirty bit for a write-out; returns whether it was set
