@@ -7,6 +7,7 @@
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/pipe_fs_i.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <linux/user_namespace.h>
@@ -465,4 +466,36 @@ void rust_fuse_bdi_writeback_mod(struct backing_dev_info *bdi, s64 pages)
 void rust_fuse_bdi_writeout_inc(struct backing_dev_info *bdi)
 {
 	wb_writeout_inc(&bdi->wb);
+}
+
+unsigned int rust_fuse_pipe_occupancy(struct pipe_inode_info *pipe)
+{
+	return pipe_occupancy(pipe->head, pipe->tail);
+}
+
+struct pipe_buffer *rust_fuse_pipe_front_buf(struct pipe_inode_info *pipe,
+					     unsigned int i)
+{
+	return pipe_buf(pipe, pipe->tail + i);
+}
+
+int rust_fuse_pipe_buf_confirm(struct pipe_inode_info *pipe,
+			       struct pipe_buffer *buf)
+{
+	return pipe_buf_confirm(pipe, buf);
+}
+
+void rust_fuse_pipe_release_front(struct pipe_inode_info *pipe)
+{
+	pipe_buf_release(pipe, pipe_buf(pipe, pipe->tail));
+	pipe->tail++;
+}
+
+void rust_fuse_pipe_wake_writers(struct pipe_inode_info *pipe)
+{
+	/* As splice's wakeup_pipe_writers(). */
+	smp_mb();
+	if (waitqueue_active(&pipe->wr_wait))
+		wake_up_interruptible(&pipe->wr_wait);
+	kill_fasync(&pipe->fasync_writers, SIGIO, POLL_OUT);
 }

@@ -142,4 +142,13 @@ int rust_fuse_wbc_sync_all(const struct writeback_control *wbc);
 void rust_fuse_bdi_writeback_mod(struct backing_dev_info *bdi, s64 pages);
 void rust_fuse_bdi_writeout_inc(struct backing_dev_info *bdi);
 
+/* Pipes as the source of splice(2). */
+unsigned int rust_fuse_pipe_occupancy(struct pipe_inode_info *pipe);
+struct pipe_buffer *rust_fuse_pipe_front_buf(struct pipe_inode_info *pipe,
+					     unsigned int i);
+int rust_fuse_pipe_buf_confirm(struct pipe_inode_info *pipe,
+			       struct pipe_buffer *buf);
+void rust_fuse_pipe_release_front(struct pipe_inode_info *pipe);
+void rust_fuse_pipe_wake_writers(struct pipe_inode_info *pipe);
+
 #endif

@@ -484,6 +484,39 @@ TEST_F(raw, splice_request_and_reply)
 }
 
 /*
+ * A reply spliced from a pipe of several buffers: a length beyond what the pipe
+ * holds fails with EINVAL and leaves the pipe as it was (C's
+ * fuse_dev_splice_write()); then the reply's own length takes just the reply,
+ * across the buffers, and the bytes after it stay in the pipe.
+ */
+TEST_F(raw, splice_reply_across_buffers)
+{
+	struct fuse_out_header oh = { .error = 0 };
+	struct fuse_attr_out out;
+	char tail[8] = "trailer", back[sizeof(tail)];
+	int p[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(p));
+	pid = stat_child();
+	oh.unique = expect_getattr(_metadata, self->fd);
+	fill_attr(&out);
+	oh.len = sizeof(oh) + sizeof(out);
+	ASSERT_EQ(sizeof(oh), write(p[1], &oh, sizeof(oh)));
+	ASSERT_EQ(10, write(p[1], &out, 10));
+	EXPECT_EQ(-1, splice(p[0], NULL, self->fd, NULL, oh.len, SPLICE_F_NONBLOCK));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(sizeof(out) - 10, write(p[1], (char *)&out + 10, sizeof(out) - 10));
+	ASSERT_EQ(sizeof(tail), write(p[1], tail, sizeof(tail)));
+	EXPECT_EQ(oh.len, splice(p[0], NULL, self->fd, NULL, oh.len, 0));
+	EXPECT_EQ(0, wait_child(pid, 10));
+	EXPECT_EQ(sizeof(back), read(p[0], back, sizeof(back)));
+	EXPECT_EQ(0, memcmp(tail, back, sizeof(tail)));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * A pipe with room for less than the largest request (one page) fails the
  * splice with EINVAL, as a short read(2) buffer does; the request stays
  * queued for the next read.

@@ -131,6 +131,22 @@ impl FileOperations for FuseDev {
         write(a, from)
     }
 
+    /// C's `fuse_dev_splice_write()`: the message is the pipe's first `len` bytes, which
+    /// must all be there (`EINVAL` otherwise), and which leave the pipe whatever the write
+    /// makes of them.
+    fn splice_write(
+        dev: ArcBorrow<'_, DevFile>,
+        _file: &File,
+        pipe: &Pipe,
+        len: usize,
+    ) -> Result<usize> {
+        let a = dev.attached()?;
+        let mut front = pipe.front(len)?.ok_or(EINVAL)?;
+        let res = write(a, front.iter());
+        front.consume();
+        res
+    }
+
     fn poll(dev: ArcBorrow<'_, DevFile>, file: &File, table: Option<&PollTable>) -> u32 {
         let Ok(a) = dev.attached() else {
             return proto::poll::ERR;

@@ -8,6 +8,7 @@
 //! that the VFS can compare `file->f_op` with it and pin the owning module.
 
 use super::{cred::UserNamespace, iov_iter::IovIter, pipe::Pipe};
+use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     bindings,
@@ -396,9 +397,9 @@ pub(crate) trait FileOperations: Sized + Sync + 'static {
     /// The per-file state, kept in `file->private_data`.
     type Data: ForeignOwnable + Send + Sync;
 
-    /// Whether `splice(2)` works, through `write_iter` with kernel buffers
-    /// (`iter_file_splice_write()`) and through [`Self::splice_read`] or, without it,
-    /// `read_iter` (`copy_splice_read()`).
+    /// Whether `splice(2)` works: into the file through [`Self::splice_write`] or, without
+    /// it, `write_iter` with kernel buffers (`iter_file_splice_write()`); out of it through
+    /// [`Self::splice_read`] or, without it, `read_iter` (`copy_splice_read()`).
     const SPLICE: bool = false;
 
     /// Called when the file is opened; returns its per-file state.
@@ -428,6 +429,17 @@ pub(crate) trait FileOperations: Sized + Sync + 'static {
     /// `splice(2)` from the file into `pipe`, of at most `len` bytes (used with
     /// [`Self::SPLICE`]); returns the number of bytes the pipe got.
     fn splice_read(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _pipe: &Pipe,
+        _len: usize,
+    ) -> Result<usize> {
+        Err(EINVAL)
+    }
+
+    /// `splice(2)` from `pipe`, locked for the call, into the file, of at most `len` bytes
+    /// (used with [`Self::SPLICE`]); returns the number of bytes written.
+    fn splice_write(
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
         _pipe: &Pipe,
@@ -491,7 +503,11 @@ impl<T: FileOperations> FileOperationsTable<T> {
             } else {
                 Some(bindings::copy_splice_read)
             };
-            ops.splice_write = Some(bindings::iter_file_splice_write);
+            ops.splice_write = if T::HAS_SPLICE_WRITE {
+                Some(splice_write_callback::<T>)
+            } else {
+                Some(bindings::iter_file_splice_write)
+            };
         }
         if T::HAS_POLL {
             ops.poll = Some(poll_callback::<T>);
@@ -649,6 +665,38 @@ unsafe extern "C" fn splice_read_callback<T: FileOperations>(
         let n = T::splice_read(data, f, pipe, len)?;
         isize::try_from(n).map_err(|_| EINVAL)
     })
+}
+
+/// `file_operations.splice_write` of `T`: the pipe is locked around the call.
+///
+/// # Safety
+///
+/// Called by the VFS with a pipe and one of `T`'s open files (`do_splice_from()`).
+unsafe extern "C" fn splice_write_callback<T: FileOperations>(
+    pipe: *mut bindings::pipe_inode_info,
+    file: *mut bindings::file,
+    _ppos: *mut bindings::loff_t,
+    len: usize,
+    _flags: c_uint,
+) -> isize {
+    // SAFETY: The VFS passes a live pipe, which the current task does not hold locked.
+    unsafe { local::pipe_lock(pipe) };
+    let ret = from_result(|| {
+        // SAFETY: The VFS passes one of `T`'s open files, alive during the call; the pipe
+        // is locked until after this closure.
+        let (data, f, pipe) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                Pipe::from_raw(pipe),
+            )
+        };
+        let n = T::splice_write(data, f, pipe, len)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    });
+    // SAFETY: Locked above.
+    unsafe { local::pipe_unlock(pipe) };
+    ret
 }
 
 /// `file_operations.poll` of `T`.

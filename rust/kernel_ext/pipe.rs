@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Pipes as the destination of `splice(2)` (`struct pipe_inode_info`).
+//! Pipes as the destination and the source of `splice(2)` (`struct pipe_inode_info`).
 //!
 //! C headers: [`include/linux/pipe_fs_i.h`](srctree/include/linux/pipe_fs_i.h),
 //! [`include/linux/splice.h`](srctree/include/linux/splice.h)
@@ -9,6 +9,11 @@
 //! pipe before it knows how much the read will produce, and frees the unused ones after: 257
 //! pages for each read into a 1 MiB pipe. A `splice_read` that knows the size of what it is
 //! about to write uses [`PipeFill`] instead, which allocates just the pages that size needs.
+//!
+//! The generic `iter_file_splice_write()` allocates and zeroes an array of one `bio_vec`
+//! for every slot of the pipe on each call (32 KiB for a 2,048-slot pipe); a `splice_write`
+//! that takes a known number of bytes uses [`PipeFront`], which describes just the buffers
+//! that hold them.
 
 use super::iov_iter::IovIter;
 use crate::bindings as local;
@@ -20,7 +25,8 @@ use kernel::{
     types::Opaque,
 };
 
-/// A pipe, locked by the caller of the `splice_read` it was passed to.
+/// A pipe, locked by the current task: by the caller of the `splice_read` it was passed
+/// to, or for a `splice_write` by its callback.
 ///
 /// # Invariants
 ///
@@ -38,6 +44,115 @@ impl Pipe {
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::pipe_inode_info) -> &'a Pipe {
         // SAFETY: Transparent wrapper; the caller guarantees validity and the lock.
         unsafe { &*ptr.cast::<Pipe>() }
+    }
+}
+
+impl Pipe {
+    /// The buffers at the front of the pipe that hold its first `len` bytes, confirmed (the
+    /// data of each is there), as a source iterator; `None` if the pipe holds fewer bytes.
+    pub(crate) fn front(&self, len: usize) -> Result<Option<PipeFront<'_>>> {
+        let raw = self.0.get();
+        // SAFETY: The pipe is live and locked (type invariant).
+        let occupied = unsafe { local::rust_fuse_pipe_occupancy(raw) };
+        // Room for whole pages, as the daemons' buffers mostly are; smaller ones grow it.
+        let guess = (occupied as usize).min(len.div_ceil(PAGE_SIZE) + 1);
+        let mut bvecs = KVec::with_capacity(guess, GFP_KERNEL)?;
+        let mut have = 0usize;
+        for i in 0..occupied {
+            if have >= len {
+                break;
+            }
+            // SAFETY: The pipe is locked and slot `i` from its tail is occupied.
+            let buf = unsafe { local::rust_fuse_pipe_front_buf(raw, i) };
+            // SAFETY: As above; `buf` is one of its buffers.
+            let ret = unsafe { local::rust_fuse_pipe_buf_confirm(raw, buf) };
+            if ret < 0 {
+                return Err(Error::from_errno(ret));
+            }
+            // SAFETY: `buf` is an occupied buffer of the locked pipe, which keeps it.
+            let (page, offset, blen) = unsafe { ((*buf).page, (*buf).offset, (*buf).len) };
+            // CAST: A `u32` less than the buffer's `len`.
+            let take = (blen as usize).min(len - have) as u32;
+            let bvec = bindings::bio_vec {
+                bv_page: page,
+                bv_len: take,
+                bv_offset: offset,
+            };
+            bvecs.push(bvec, GFP_KERNEL)?;
+            have += take as usize;
+        }
+        if have < len {
+            return Ok(None);
+        }
+        let iter = Opaque::<bindings::iov_iter>::uninit();
+        // SAFETY: `iov_iter_bvec()` initialises the whole iterator; the vectors live in the
+        // heap buffer of `bvecs`, which does not move with `PipeFront` and outlives the
+        // iterator, and their pages stay in the pipe, which the lock keeps, until `consume`.
+        unsafe {
+            bindings::iov_iter_bvec(
+                iter.get(),
+                bindings::ITER_SOURCE as _,
+                bvecs.as_ptr(),
+                bvecs.len(),
+                len,
+            )
+        };
+        Ok(Some(PipeFront {
+            pipe: self,
+            _bvecs: bvecs,
+            len,
+            iter,
+        }))
+    }
+}
+
+/// The first `len` bytes of a locked pipe as a source iterator ([`Pipe::front`]); they stay
+/// in the pipe until [`PipeFront::consume`].
+///
+/// # Invariants
+///
+/// `iter` is a source iterator over `_bvecs`, which describe the buffers at the front of
+/// `pipe` holding its first `len` bytes.
+pub(crate) struct PipeFront<'a> {
+    pipe: &'a Pipe,
+    _bvecs: KVec<bindings::bio_vec>,
+    len: usize,
+    iter: Opaque<bindings::iov_iter>,
+}
+
+impl PipeFront<'_> {
+    /// The iterator over the bytes.
+    pub(crate) fn iter(&mut self) -> &mut IovIter {
+        // SAFETY: The iterator is initialised and only reached through `&mut self`.
+        unsafe { IovIter::from_raw(self.iter.get()) }
+    }
+
+    /// Takes the `len` bytes out of the pipe, however far the iterator went: buffers wholly
+    /// taken are released, a buffer taken in part keeps the rest. Waiting writers are woken.
+    pub(crate) fn consume(self) {
+        let raw = self.pipe.0.get();
+        let mut left = self.len;
+        while left > 0 {
+            // SAFETY: The pipe is locked (type invariant of `Pipe`) and holds at least `left`
+            // more bytes (type invariant), so its front slot is occupied.
+            let buf = unsafe { local::rust_fuse_pipe_front_buf(raw, 0) };
+            // SAFETY: `buf` is the pipe's front buffer, which the lock keeps.
+            let blen = unsafe { (*buf).len } as usize;
+            if blen > left {
+                // CAST: `left` is less than the buffer's `u32` length.
+                // SAFETY: As above; the buffer keeps its last `blen - left` bytes.
+                unsafe {
+                    (*buf).offset += left as u32;
+                    (*buf).len -= left as u32;
+                }
+                break;
+            }
+            // SAFETY: The front slot is occupied; its buffer is released and the slot freed.
+            unsafe { local::rust_fuse_pipe_release_front(raw) };
+            left -= blen;
+        }
+        // SAFETY: The pipe is live and locked.
+        unsafe { local::rust_fuse_pipe_wake_writers(raw) };
     }
 }
 
