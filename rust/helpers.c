@@ -239,6 +239,11 @@ void rust_fuse_put_page(struct page *page)
 	put_page(page);
 }
 
+void rust_fuse_get_page(struct page *page)
+{
+	get_page(page);
+}
+
 void rust_fuse_page_dirtied(struct page *page, bool user)
 {
 	flush_dcache_page(page);

@@ -87,6 +87,7 @@ size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 				      size_t bytes, struct iov_iter *i);
 void *rust_fuse_kmap_local_page(struct page *page);
 void rust_fuse_kunmap_local(const void *addr);
+void rust_fuse_get_page(struct page *page);
 void rust_fuse_put_page(struct page *page);
 void rust_fuse_page_dirtied(struct page *page, bool user);
 bool rust_fuse_user_backed_iter(const struct iov_iter *i);

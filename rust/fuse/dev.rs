@@ -12,6 +12,7 @@
 use super::{
     conn::{self, Conn, ProcessingQueue, Taken},
     proto::{self, Wire},
+    request::Request,
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
@@ -25,6 +26,7 @@ use crate::kernel_ext::{
 use core::mem::size_of;
 use kernel::{
     c_str,
+    page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
     uaccess::UserSlice,
@@ -192,6 +194,11 @@ trait ReadDest {
     fn len(&self) -> usize;
     /// The iterator for a message of `len` bytes, at most [`ReadDest::len`]; called once.
     fn target(&mut self, len: usize) -> Result<&mut IovIter>;
+
+    /// Copies `req`, which fits, to the reader; instead of [`ReadDest::target`].
+    fn put_request(&mut self, req: &Request) -> Result {
+        req.copy_to(self.target(req.wire_len())?)
+    }
 }
 
 /// `read(2)`: the daemon's buffer.
@@ -218,6 +225,22 @@ impl ReadDest for SpliceDest {
 
     fn target(&mut self, len: usize) -> Result<&mut IovIter> {
         Ok(self.fill.insert(PipeFill::new(len)?).iter())
+    }
+
+    /// Data in pages goes into the pipe as references to them, not copied (C's
+    /// `fuse_ref_page()`), when the pipe has a slot for each.
+    fn put_request(&mut self, req: &Request) -> Result {
+        let Some(data) = req.data_pages() else {
+            return req.copy_to(self.target(req.wire_len())?);
+        };
+        let head = req.wire_len() - data.len();
+        if head.div_ceil(PAGE_SIZE) + data.page_count() > self.len / PAGE_SIZE {
+            return req.copy_to(self.target(req.wire_len())?);
+        }
+        let fill = self.fill.insert(PipeFill::new(head)?);
+        req.copy_head_to(fill.iter())?;
+        fill.add_refs(data.page_refs()?);
+        Ok(())
     }
 }
 
@@ -278,7 +301,7 @@ fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> 
                     conn.end_request(&req.clone_arc(), req.too_big_error());
                     continue;
                 }
-                let copied = dest.target(len).and_then(|to| req.copy_to(to));
+                let copied = dest.put_request(&req);
                 if let Err(e) = copied {
                     conn.end_request(&req.into_arc(), EIO.to_errno());
                     return Err(e);

@@ -576,10 +576,20 @@ impl Request {
         self.input.as_slice()
     }
 
+    /// The data left in pages, which comes after the input.
+    pub(crate) fn data_pages(&self) -> Option<&IterPages> {
+        self.data.as_ref()
+    }
+
+    /// Copies the header and the input arguments, not the data in pages, to `to`.
+    pub(crate) fn copy_head_to(&self, to: &mut IovIter) -> Result {
+        to.copy_all_to(self.header().as_bytes())?;
+        to.copy_all_to(self.input())
+    }
+
     /// Copies the header and the arguments, data included, to the daemon's buffer.
     pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
-        to.copy_all_to(self.header().as_bytes())?;
-        to.copy_all_to(self.input())?;
+        self.copy_head_to(to)?;
         match &self.data {
             Some(data) => data.copy_to(to),
             None => Ok(()),

@@ -303,6 +303,42 @@ unsafe fn with_mapped<R>(page: *mut bindings::page, f: impl FnOnce(*mut u8) -> R
     }
 }
 
+/// A page reference of its own, and the bytes of the page that hold data
+/// ([`IterPages::page_refs`]); dropping it puts the reference.
+///
+/// # Invariants
+///
+/// `page` is referenced by this instance until it is dropped or [`PageRef::into_raw`].
+pub(crate) struct PageRef {
+    page: *mut bindings::page,
+    off: u32,
+    len: u32,
+}
+
+// SAFETY: A page reference may be used and put from any task.
+unsafe impl Send for PageRef {}
+
+impl PageRef {
+    /// The number of bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Gives up the reference to the caller: the page, the offset and the length of the
+    /// bytes.
+    pub(crate) fn into_raw(self) -> (*mut bindings::page, u32, u32) {
+        let this = core::mem::ManuallyDrop::new(self);
+        (this.page, this.off, this.len)
+    }
+}
+
+impl Drop for PageRef {
+    fn drop(&mut self) {
+        // SAFETY: The reference is ours (type invariant).
+        unsafe { local::rust_fuse_put_page(self.page) };
+    }
+}
+
 /// One referenced page of [`IterPages`] and the bytes of it that belong to the iterator.
 struct Piece {
     page: *mut bindings::page,
@@ -381,6 +417,29 @@ impl IterPages {
             self.len += k;
         }
         Ok(())
+    }
+
+    /// The number of pages (pieces of pages) behind the data.
+    pub(crate) fn page_count(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// New references to the pages, each with the bytes of it that hold data, in order.
+    pub(crate) fn page_refs(&self) -> Result<KVec<PageRef>> {
+        let mut refs = KVec::with_capacity(self.pieces.len(), GFP_KERNEL)?;
+        for p in self.pieces.iter() {
+            // SAFETY: The piece holds a page reference (type invariant), so the page is live
+            // and another reference may be taken.
+            unsafe { local::rust_fuse_get_page(p.page) };
+            let r = PageRef {
+                page: p.page,
+                off: p.off,
+                len: p.len,
+            };
+            // Within the capacity: this does not fail (and would put the reference if it did).
+            refs.push(r, GFP_KERNEL)?;
+        }
+        Ok(refs)
     }
 
     /// Shortens the data to `len` bytes (a longer `len` changes nothing); pages past it are

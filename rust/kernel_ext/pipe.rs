@@ -15,7 +15,7 @@
 //! that takes a known number of bytes uses [`PipeFront`], which describes just the buffers
 //! that hold them.
 
-use super::iov_iter::IovIter;
+use super::iov_iter::{IovIter, PageRef};
 use crate::bindings as local;
 use core::mem::ManuallyDrop;
 use kernel::{
@@ -167,6 +167,7 @@ pub(crate) struct PipeFill {
     pages: KVec<Page>,
     bvecs: KVec<bindings::bio_vec>,
     iter: Opaque<bindings::iov_iter>,
+    refs: KVec<PageRef>,
 }
 
 impl PipeFill {
@@ -192,7 +193,12 @@ impl PipeFill {
         unsafe {
             bindings::iov_iter_bvec(iter.get(), bindings::ITER_DEST as _, bvecs.as_ptr(), n, len)
         };
-        Ok(Self { pages, bvecs, iter })
+        Ok(Self {
+            pages,
+            bvecs,
+            iter,
+            refs: KVec::new(),
+        })
     }
 
     /// The iterator that fills the pages.
@@ -201,40 +207,71 @@ impl PipeFill {
         unsafe { IovIter::from_raw(self.iter.get()) }
     }
 
-    /// Puts the first `len` bytes into `pipe`, as buffers that may not be stolen (as the C
-    /// FUSE: their operations are the kernel's, so that they outlive this module). Returns
-    /// the number of bytes the pipe took; pages left over are freed.
+    /// Adds page references after the filled pages, in order: the pipe gets their bytes
+    /// without a copy (as the C module's `fuse_ref_page()`).
+    pub(crate) fn add_refs(&mut self, refs: KVec<PageRef>) {
+        self.refs = refs;
+    }
+
+    /// Puts the first `len` bytes, of the filled pages and then of the added references,
+    /// into `pipe`, as buffers that may not be stolen (as the C FUSE: their operations are
+    /// the kernel's, so that they outlive this module). Returns the number of bytes the pipe
+    /// took; pages and references left over are freed or put.
     pub(crate) fn commit(self, pipe: &Pipe, len: usize) -> Result<usize> {
         let mut done = 0;
-        for (page, bvec) in self.pages.into_iter().zip(self.bvecs.iter()) {
-            if done >= len {
-                // Dropping the page frees it.
-                continue;
-            }
-            // CAST: `bv_len` is at most `PAGE_SIZE`.
-            let n = (bvec.bv_len as usize).min(len - done);
-            // The pipe owns the page from here on; releasing the buffer puts it.
-            let page = ManuallyDrop::new(page);
+        // Gives `page`, whose reference the caller passes on, to the pipe for `n` bytes at
+        // `off`; `false` once the pipe takes no more.
+        let mut add = |page: *mut bindings::page, off: u32, n: usize| -> Result<bool> {
             let mut buf = local::pipe_buffer {
-                page: page.as_ptr(),
+                page,
+                offset: off,
                 // CAST: At most `PAGE_SIZE`.
                 len: n as u32,
                 ops: &raw const local::nosteal_pipe_buf_ops,
                 ..Default::default()
             };
             // SAFETY: The pipe is live and locked (type invariant of `Pipe`); `buf` describes
-            // a page we own, which `add_to_pipe()` takes, releasing it itself on failure.
+            // a page reference passed to us, which `add_to_pipe()` takes, releasing it itself
+            // on failure.
             let ret = unsafe { local::add_to_pipe(pipe.0.get(), &mut buf) };
             if ret < 0 {
                 return if done > 0 {
-                    Ok(done)
+                    Ok(false)
                 } else {
                     // CAST: An errno from `add_to_pipe()`.
                     Err(Error::from_errno(ret as i32))
                 };
             }
             done += n;
+            Ok(true)
+        };
+        let mut left = len;
+        for (page, bvec) in self.pages.into_iter().zip(self.bvecs.iter()) {
+            if left == 0 {
+                // Dropping the page frees it.
+                continue;
+            }
+            // CAST: `bv_len` is at most `PAGE_SIZE`.
+            let n = (bvec.bv_len as usize).min(left);
+            // The pipe owns the page from here on; releasing the buffer puts it.
+            let page = ManuallyDrop::new(page);
+            if !add(page.as_ptr(), 0, n)? {
+                return Ok(len - left);
+            }
+            left -= n;
         }
-        Ok(done)
+        for r in self.refs.into_iter() {
+            if left == 0 {
+                // Dropping the reference puts it.
+                continue;
+            }
+            let n = r.len().min(left);
+            let (page, off, _) = r.into_raw();
+            if !add(page, off, n)? {
+                return Ok(len - left);
+            }
+            left -= n;
+        }
+        Ok(len - left)
     }
 }
