@@ -639,6 +639,32 @@ unsafe extern "C" fn write_iter_callback<T: FileOperations>(
     unsafe { rw_iter::<T>(iocb, from, T::write_iter) }
 }
 
+/// Runs a splice operation of `T` on `file` and a locked `pipe`.
+///
+/// # Safety
+///
+/// `file` is one of `T`'s open files, alive during the call, and the current task holds the
+/// lock of the live `pipe`.
+unsafe fn splice<T: FileOperations>(
+    file: *mut bindings::file,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    op: fn(<T::Data as ForeignOwnable>::Borrowed<'_>, &File, &Pipe, usize) -> Result<usize>,
+) -> isize {
+    from_result(|| {
+        // SAFETY: Guaranteed by the caller.
+        let (data, f, pipe) = unsafe {
+            (
+                borrow_data::<T>(file),
+                File::from_raw(file),
+                Pipe::from_raw(pipe),
+            )
+        };
+        let n = op(data, f, pipe, len)?;
+        isize::try_from(n).map_err(|_| EINVAL)
+    })
+}
+
 /// `file_operations.splice_read` of `T`.
 ///
 /// # Safety
@@ -652,19 +678,8 @@ unsafe extern "C" fn splice_read_callback<T: FileOperations>(
     len: usize,
     _flags: c_uint,
 ) -> isize {
-    from_result(|| {
-        // SAFETY: The VFS passes one of `T`'s open files, alive during the call, and a pipe
-        // it holds the lock of.
-        let (data, f, pipe) = unsafe {
-            (
-                borrow_data::<T>(file),
-                File::from_raw(file),
-                Pipe::from_raw(pipe),
-            )
-        };
-        let n = T::splice_read(data, f, pipe, len)?;
-        isize::try_from(n).map_err(|_| EINVAL)
-    })
+    // SAFETY: The VFS passes one of `T`'s open files and a pipe it holds the lock of.
+    unsafe { splice::<T>(file, pipe, len, T::splice_read) }
 }
 
 /// `file_operations.splice_write` of `T`: the pipe is locked around the call.
@@ -681,19 +696,8 @@ unsafe extern "C" fn splice_write_callback<T: FileOperations>(
 ) -> isize {
     // SAFETY: The VFS passes a live pipe, which the current task does not hold locked.
     unsafe { local::pipe_lock(pipe) };
-    let ret = from_result(|| {
-        // SAFETY: The VFS passes one of `T`'s open files, alive during the call; the pipe
-        // is locked until after this closure.
-        let (data, f, pipe) = unsafe {
-            (
-                borrow_data::<T>(file),
-                File::from_raw(file),
-                Pipe::from_raw(pipe),
-            )
-        };
-        let n = T::splice_write(data, f, pipe, len)?;
-        isize::try_from(n).map_err(|_| EINVAL)
-    });
+    // SAFETY: The VFS passes one of `T`'s open files; the pipe is locked until after.
+    let ret = unsafe { splice::<T>(file, pipe, len, T::splice_write) };
     // SAFETY: Locked above.
     unsafe { local::pipe_unlock(pipe) };
     ret
