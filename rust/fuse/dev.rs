@@ -230,17 +230,19 @@ impl ReadDest for SpliceDest {
     /// Data in pages goes into the pipe as references to them, not copied (C's
     /// `fuse_ref_page()`), when the pipe has a slot for each.
     fn put_request(&mut self, req: &Request) -> Result {
-        let Some(data) = req.data_pages() else {
-            return req.copy_to(self.target(req.wire_len())?);
-        };
-        let head = req.wire_len() - data.len();
-        if head.div_ceil(PAGE_SIZE) + data.page_count() > self.len / PAGE_SIZE {
-            return req.copy_to(self.target(req.wire_len())?);
+        let len = req.wire_len();
+        match req.data_pages() {
+            Some(data)
+                if (len - data.len()).div_ceil(PAGE_SIZE) + data.page_count()
+                    <= self.len / PAGE_SIZE =>
+            {
+                let fill = self.fill.insert(PipeFill::new(len - data.len())?);
+                req.copy_head_to(fill.iter())?;
+                fill.add_refs(data.page_refs()?);
+                Ok(())
+            }
+            _ => req.copy_to(self.target(len)?),
         }
-        let fill = self.fill.insert(PipeFill::new(head)?);
-        req.copy_head_to(fill.iter())?;
-        fill.add_refs(data.page_refs()?);
-        Ok(())
     }
 }
 

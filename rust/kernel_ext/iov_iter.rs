@@ -319,6 +319,15 @@ pub(crate) struct PageRef {
 unsafe impl Send for PageRef {}
 
 impl PageRef {
+    /// Takes over a page reference, for `len` bytes of the page at `off`.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a reference to `page`, which passes to the new instance.
+    pub(crate) unsafe fn from_raw(page: *mut bindings::page, off: u32, len: u32) -> PageRef {
+        PageRef { page, off, len }
+    }
+
     /// The number of bytes.
     pub(crate) fn len(&self) -> usize {
         self.len as usize

@@ -218,60 +218,47 @@ impl PipeFill {
     /// the kernel's, so that they outlive this module). Returns the number of bytes the pipe
     /// took; pages and references left over are freed or put.
     pub(crate) fn commit(self, pipe: &Pipe, len: usize) -> Result<usize> {
+        // The filled pages, one reference of each ours, then the added references.
+        let own = self
+            .pages
+            .into_iter()
+            .zip(self.bvecs.iter())
+            .map(|(page, bvec)| {
+                let page = ManuallyDrop::new(page);
+                // SAFETY: The page's one reference, ours, passes to the `PageRef` (whose drop puts
+                // it, freeing the page, as releasing a pipe buffer of it does).
+                unsafe { PageRef::from_raw(page.as_ptr(), 0, bvec.bv_len) }
+            });
         let mut done = 0;
-        // Gives `page`, whose reference the caller passes on, to the pipe for `n` bytes at
-        // `off`; `false` once the pipe takes no more.
-        let mut add = |page: *mut bindings::page, off: u32, n: usize| -> Result<bool> {
+        for r in Iterator::chain(own, self.refs) {
+            if done >= len {
+                // Dropping the reference puts it.
+                continue;
+            }
+            let n = r.len().min(len - done);
+            let (page, offset, _) = r.into_raw();
             let mut buf = local::pipe_buffer {
                 page,
-                offset: off,
-                // CAST: At most `PAGE_SIZE`.
+                offset,
+                // CAST: At most the reference's `u32` length.
                 len: n as u32,
                 ops: &raw const local::nosteal_pipe_buf_ops,
                 ..Default::default()
             };
             // SAFETY: The pipe is live and locked (type invariant of `Pipe`); `buf` describes
-            // a page reference passed to us, which `add_to_pipe()` takes, releasing it itself
-            // on failure.
+            // a page reference given up to us, which `add_to_pipe()` takes, releasing it
+            // itself on failure.
             let ret = unsafe { local::add_to_pipe(pipe.0.get(), &mut buf) };
             if ret < 0 {
                 return if done > 0 {
-                    Ok(false)
+                    Ok(done)
                 } else {
                     // CAST: An errno from `add_to_pipe()`.
                     Err(Error::from_errno(ret as i32))
                 };
             }
             done += n;
-            Ok(true)
-        };
-        let mut left = len;
-        for (page, bvec) in self.pages.into_iter().zip(self.bvecs.iter()) {
-            if left == 0 {
-                // Dropping the page frees it.
-                continue;
-            }
-            // CAST: `bv_len` is at most `PAGE_SIZE`.
-            let n = (bvec.bv_len as usize).min(left);
-            // The pipe owns the page from here on; releasing the buffer puts it.
-            let page = ManuallyDrop::new(page);
-            if !add(page.as_ptr(), 0, n)? {
-                return Ok(len - left);
-            }
-            left -= n;
         }
-        for r in self.refs.into_iter() {
-            if left == 0 {
-                // Dropping the reference puts it.
-                continue;
-            }
-            let n = r.len().min(left);
-            let (page, off, _) = r.into_raw();
-            if !add(page, off, n)? {
-                return Ok(len - left);
-            }
-            left -= n;
-        }
-        Ok(len - left)
+        Ok(done)
     }
 }
