@@ -639,6 +639,14 @@ unsafe extern "C" fn write_iter_callback<T: FileOperations>(
     unsafe { rw_iter::<T>(iocb, from, T::write_iter) }
 }
 
+/// [`FileOperations::splice_read`] or [`FileOperations::splice_write`] of `T`.
+type SpliceOp<T> = fn(
+    <<T as FileOperations>::Data as ForeignOwnable>::Borrowed<'_>,
+    &File,
+    &Pipe,
+    usize,
+) -> Result<usize>;
+
 /// Runs a splice operation of `T` on `file` and a locked `pipe`.
 ///
 /// # Safety
@@ -649,7 +657,7 @@ unsafe fn splice<T: FileOperations>(
     file: *mut bindings::file,
     pipe: *mut bindings::pipe_inode_info,
     len: usize,
-    op: fn(<T::Data as ForeignOwnable>::Borrowed<'_>, &File, &Pipe, usize) -> Result<usize>,
+    op: SpliceOp<T>,
 ) -> isize {
     from_result(|| {
         // SAFETY: Guaranteed by the caller.
