@@ -588,6 +588,54 @@ TEST_F(raw, splice_long_request)
 	close(p[1]);
 }
 
+/*
+ * A daemon that answers ENOSYS to GETXATTR, SETXATTR and REMOVEXATTR is asked
+ * each once: later calls fail with EOPNOTSUPP without a request.
+ */
+TEST_F(raw, xattr_enosys_remembered)
+{
+	int asked[3] = { 0, 0, 0 };
+	struct fuse_in_header *h;
+	struct fuse_attr_out out;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int errs[6], i, ok = 1;
+		struct stat st;
+		char v[8];
+
+		child_prep();
+		for (i = 0; i < 2; i++) {
+			errs[i] = getxattr(MNT, "user.a", v, sizeof(v)) < 0 ? errno : 0;
+			errs[2 + i] = setxattr(MNT, "user.a", "x", 1, 0) ? errno : 0;
+			errs[4 + i] = removexattr(MNT, "user.a") ? errno : 0;
+		}
+		for (i = 0; i < 6; i++)
+			ok &= errs[i] == EOPNOTSUPP;
+		stat(MNT "/done", &st);
+		_exit(ok ? 0 : 1);
+	}
+	while ((h = get_req(self->fd))) {
+		if (h->opcode == FUSE_LOOKUP) {
+			reply(self->fd, h->unique, -ENOENT, NULL, 0);
+			break;
+		}
+		if (h->opcode == FUSE_GETATTR) {
+			fill_attr(&out);
+			reply(self->fd, h->unique, 0, &out, sizeof(out));
+			continue;
+		}
+		asked[0] += h->opcode == FUSE_GETXATTR;
+		asked[1] += h->opcode == FUSE_SETXATTR;
+		asked[2] += h->opcode == FUSE_REMOVEXATTR;
+		reply(self->fd, h->unique, -ENOSYS, NULL, 0);
+	}
+	EXPECT_EQ(0, wait_child(pid, 10));
+	EXPECT_EQ(1, asked[0]);
+	EXPECT_EQ(1, asked[1]);
+	EXPECT_EQ(1, asked[2]);
+}
+
 /* Forks a process that stats MNT/name; exits with the errno (0 on success). */
 static pid_t stat_name_child(const char *name)
 {

@@ -22,16 +22,18 @@ const SIZE_MAX: usize = b::XATTR_SIZE_MAX as usize;
 const LIST_MAX: usize = b::XATTR_LIST_MAX as usize;
 
 /// Sends a request that may be answered ENOSYS, which is remembered as `which` and
-/// becomes `EOPNOTSUPP`.
+/// becomes `EOPNOTSUPP`. Once it is remembered, the request is not even built: the VFS
+/// asks for `security.capability` on every write to a file system without extended
+/// attributes.
 fn send_or_unsupported(
     conn: &Conn,
-    args: Args,
     which: Unsupported,
+    args: impl FnOnce() -> Result<Args>,
 ) -> Result<super::request::Answer> {
     if conn.lacks(which) {
         return Err(eopnotsupp());
     }
-    conn.send(args).map_err(|e| {
+    conn.send(args()?).map_err(|e| {
         if e == enosys() {
             conn.set_lacks(which);
             eopnotsupp()
@@ -60,8 +62,9 @@ fn get(
         OutSpec::up_to(buf.len())
     };
     let name = name.map_or(&[][..], |n| n.as_bytes_with_nul());
-    let args = Args::from_parts(opcode, inode::nodeid(inode), &[inarg.as_bytes(), name], out)?;
-    let reply = send_or_unsupported(&conn, args, which)?;
+    let reply = send_or_unsupported(&conn, which, || {
+        Args::from_parts(opcode, inode::nodeid(inode), &[inarg.as_bytes(), name], out)
+    })?;
     if buf.is_empty() {
         let out: b::fuse_getxattr_out = reply.get();
         return Ok((out.size as usize).min(max));
@@ -123,7 +126,11 @@ pub(crate) fn setxattr(inode: &Inode, name: &CStr, value: Option<&[u8]>, flags: 
     let conn = inode::conn(inode);
     let nodeid = inode::nodeid(inode);
     let name = name.as_bytes_with_nul();
-    let (args, which) = match value {
+    let which = match value {
+        Some(_) => Unsupported::SetXattr,
+        None => Unsupported::RemoveXattr,
+    };
+    send_or_unsupported(&conn, which, || match value {
         Some(v) => {
             let mut inarg = b::fuse_setxattr_in::zeroed();
             inarg.size = v.len() as u32;
@@ -134,17 +141,10 @@ pub(crate) fn setxattr(inode: &Inode, name: &CStr, value: Option<&[u8]>, flags: 
                 b::FUSE_COMPAT_SETXATTR_IN_SIZE as usize
             };
             let parts: [&[u8]; 3] = [&inarg.as_bytes()[..in_size], name, v];
-            (
-                Args::from_parts(op::SETXATTR, nodeid, &parts, OutSpec::NONE)?,
-                Unsupported::SetXattr,
-            )
+            Args::from_parts(op::SETXATTR, nodeid, &parts, OutSpec::NONE)
         }
-        None => (
-            Args::from_parts(op::REMOVEXATTR, nodeid, &[name], OutSpec::NONE)?,
-            Unsupported::RemoveXattr,
-        ),
-    };
-    send_or_unsupported(&conn, args, which)?;
+        None => Args::from_parts(op::REMOVEXATTR, nodeid, &[name], OutSpec::NONE),
+    })?;
     namei::update_ctime(inode);
     Ok(())
 }
