@@ -21,6 +21,7 @@ pub(crate) mod iattr;
 pub(crate) mod inode;
 pub(crate) mod iov_iter;
 pub(crate) mod kstat;
+pub(crate) mod list;
 pub(crate) mod miscdevice;
 pub(crate) mod module;
 pub(crate) mod namei_ops;

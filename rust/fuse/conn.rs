@@ -13,15 +13,13 @@ use super::{
     fs::FuseFs,
     mount_opts::MountParams,
     proto::{self, Wire},
-    request::{
-        take_where, Answer, Args, Creds, IntrList, Phase, Queued, ReqList, Request, RequestEnd,
-        Waiter,
-    },
+    request::{Answer, Args, Creds, IntrList, Phase, Queued, ReqList, Request, RequestEnd, Waiter},
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
     cred::UserNamespaceRef,
     error::{econnaborted, econnrefused, enotconn, eoverflow},
+    list::take_where,
     super_block::SbSlot,
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},

@@ -24,7 +24,7 @@ use core::sync::atomic::{
     Ordering::{self, SeqCst},
 };
 use kernel::{
-    list::{AtomicTracker, List, ListArc, ListItem, ListLinks, TryNewListArc},
+    list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
     prelude::*,
     sync::Arc,
 };
@@ -463,24 +463,6 @@ pub(crate) type ReqList = List<Request, 0>;
 pub(crate) type Queued = ListArc<Request, 0>;
 /// The interrupt queue.
 pub(crate) type IntrList = List<Request, 1>;
-
-/// Takes the first request of `list` that `pred` accepts out of it.
-pub(crate) fn take_where<const ID: u64>(
-    list: &mut List<Request, ID>,
-    pred: impl Fn(&Request) -> bool,
-) -> Option<ListArc<Request, ID>>
-where
-    Request: ListItem<ID>,
-{
-    let mut cursor = list.cursor_front();
-    while let Some(c) = cursor {
-        if pred(&c.current()) {
-            return Some(c.remove());
-        }
-        cursor = c.next();
-    }
-    None
-}
 
 /// Credentials to send with a request: uid, gid (in the connection's namespace) and pid.
 pub(crate) struct Creds {

@@ -28,16 +28,18 @@ use crate::kernel_ext::{
     file::File,
     fs_file,
     iov_iter::IterPages,
+    list::take_where,
     wait::WaitMode,
     writeback::{DirtyFolio, LaunderFolio, Vma, Writeback},
 };
 use core::mem::size_of;
 use kernel::{
     bindings,
+    list::{List, ListArc, ListLinks},
     page::PAGE_SIZE,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::Arc,
+    sync::{Arc, LockedBy},
     types::ARef,
 };
 
@@ -46,10 +48,10 @@ pub(crate) struct WriteState {
     /// Open files that may write, by poll key (C's `write_files`): write-back uses the
     /// newest.
     files: RBTree<u64, Arc<FuseFile>>,
-    /// Page ranges `(first, last)` of the page-cache WRITEs being built, queued or sent and
-    /// not answered, by id (C's `fi->writepages` tree).
-    in_flight: RBTree<u64, (u64, u64)>,
-    next_id: u64,
+    /// The page-cache WRITEs being built, queued or sent and not answered (C's
+    /// `fi->writepages` tree), each with its page range: an intrusive list, so that
+    /// tracking a WRITE allocates nothing beyond its end step.
+    in_flight: List<WriteEnd>,
     /// WRITEs being built (their folios are clean already).
     building: u32,
     /// WRITEs sent and not answered (C's `writectr`).
@@ -65,8 +67,7 @@ impl WriteState {
     pub(crate) fn new() -> Self {
         Self {
             files: RBTree::new(),
-            in_flight: RBTree::new(),
-            next_id: 0,
+            in_flight: List::new(),
             building: 0,
             sent: 0,
             nowrite: 0,
@@ -75,9 +76,10 @@ impl WriteState {
     }
 
     fn overlaps(&self, first: u64, last: u64) -> bool {
-        self.in_flight
-            .values()
-            .any(|&(f, l)| f <= last && first <= l)
+        self.in_flight.iter().any(|w| {
+            let span = w.span.access(self);
+            span.first <= last && first <= span.last
+        })
     }
 
     /// Counts a WRITE leaving `stage`.
@@ -103,25 +105,26 @@ enum Stage {
     Handed,
 }
 
-/// A WRITE of page-cache data, built and not yet sent; its page range is in the inode's
-/// in-flight set from the start, so that its folios are not redirtied meanwhile. Dropping
-/// it unsent takes the range out again.
+/// A WRITE of page-cache data, built and not yet sent.
 struct PendingWrite {
     args: Args,
-    ff: Arc<FuseFile>,
-    inode: ARef<Inode>,
-    id: u64,
-    stage: Stage,
+    track: Tracked,
     pos: i64,
     len: usize,
-    /// Pages of data appended, counted as under write-back until the WRITE ends.
-    pages: usize,
 }
 
-impl Drop for PendingWrite {
+/// Where a WRITE is: its end step is in the inode's in-flight set from the start, so that
+/// its folios are not redirtied meanwhile, and it is counted in its stage. Dropping it
+/// before the WRITE is handed to the connection takes it out again.
+struct Tracked {
+    end: Arc<WriteEnd>,
+    stage: Stage,
+}
+
+impl Drop for Tracked {
     fn drop(&mut self) {
         if self.stage != Stage::Handed {
-            finish(&self.inode, self.id, self.stage, self.pages, Ok(()));
+            finish(&self.end, self.stage, Ok(()));
         }
     }
 }
@@ -192,28 +195,33 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
     // Sent whatever happens, from any context, like the C module's write-back requests.
     args.force = true;
     args.nocreds = true;
-    let id = {
-        let mut st = inode.data().write.lock();
-        let id = st.next_id;
-        st.next_id = st.next_id.wrapping_add(1);
+    let fi = inode.data();
+    let (first, _) = page_range(pos, 1);
+    let tracked = ListArc::pin_init(
+        try_pin_init!(WriteEnd {
+            inode: inode.into(),
+            ff: ff.clone(),
+            span: LockedBy::new(&fi.write, Span { first, last: first, pages: 0 }),
+            links <- ListLinks::new(),
+        }? Error),
+        GFP_KERNEL,
+    )?;
+    let end = tracked.clone_arc();
+    {
+        let mut st = fi.write.lock();
         st.building += 1;
-        id
-    };
-    // From here on, dropping `pw` undoes the counting.
-    let pw = PendingWrite {
+        st.in_flight.push_back(tracked);
+    }
+    // From here on, dropping it undoes the counting.
+    Ok(PendingWrite {
         args,
-        ff: ff.clone(),
-        inode: inode.into(),
-        id,
-        stage: Stage::Building,
+        track: Tracked {
+            end,
+            stage: Stage::Building,
+        },
         pos,
         len: 0,
-        pages: 0,
-    };
-    let (first, _) = page_range(pos, 1);
-    let node = RBTreeNode::new(id, (first, first), GFP_KERNEL)?;
-    inode.data().write.lock().in_flight.insert(node);
-    Ok(pw)
+    })
 }
 
 /// Appends a folio's data to a WRITE of at most `max` bytes, whose range then covers the
@@ -229,12 +237,14 @@ fn append(
     // The folio leaves write-back now; its pages count as such until the daemon answers
     // (C's `WB_WRITEBACK` accounting), which dirty throttling needs to see the mount's pace.
     let pages = size.div_ceil(PAGE_SIZE);
-    pw.pages += pages;
-    pw.inode.super_block().writeback_started(pages);
-    let range = page_range(pw.pos, pw.len);
-    if let Some(r) = pw.inode.data().write.lock().in_flight.get_mut(&pw.id) {
-        *r = range;
-    }
+    let inode = &pw.track.end.inode;
+    inode.super_block().writeback_started(pages);
+    let (first, last) = page_range(pw.pos, pw.len);
+    let mut st = inode.data().write.lock();
+    let span = pw.track.end.span.access_mut(&mut st);
+    span.first = first;
+    span.last = last;
+    span.pages += pages;
     Ok(())
 }
 
@@ -243,11 +253,11 @@ fn append(
 /// it queued.
 fn submit(inode: &Inode, mut pw: PendingWrite) {
     let mut st = inode.data().write.lock();
-    st.leave(pw.stage);
+    st.leave(pw.track.stage);
     // Queueing needs memory; without it the WRITE goes out now, as it would have without
     // the truncation (`reserve` first: a failed `push` would drop it under the lock).
     if st.nowrite > 0 && st.queued.reserve(1, GFP_ATOMIC).is_ok() {
-        pw.stage = Stage::Queued;
+        pw.track.stage = Stage::Queued;
         let _ = st.queued.push(pw, GFP_ATOMIC);
         drop(st);
         // It no longer counts for `sync_writes()`: the truncation waiting there may go on.
@@ -255,7 +265,7 @@ fn submit(inode: &Inode, mut pw: PendingWrite) {
         return;
     }
     st.sent += 1;
-    pw.stage = Stage::Sent;
+    pw.track.stage = Stage::Sent;
     drop(st);
     send(inode, pw);
 }
@@ -272,30 +282,20 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
     let len = pw.len.min((size - pw.pos) as usize);
     let hdr = write_in_size(&conn.neg());
     pw.args.truncate(hdr + len);
-    let inarg = cache_write_in(pw.ff.fh, pw.pos, len);
+    let inarg = cache_write_in(pw.track.end.ff.fh, pw.pos, len);
     pw.args.patch(0, &inarg.as_bytes()[..hdr]);
-    let end = Arc::new(
-        WriteEnd {
-            inode: inode.into(),
-            id: pw.id,
-            pages: pw.pages,
-            _ff: pw.ff.clone(),
-        },
-        GFP_KERNEL,
-    );
-    if let Ok(end) = end {
-        pw.stage = Stage::Handed;
-        let end: Arc<dyn RequestEnd> = end;
-        let args = core::mem::replace(&mut pw.args, Args::empty());
-        conn.send_background(args, end);
-    } else {
-        inode.set_write_error(ENOMEM);
-    }
+    let PendingWrite {
+        args, mut track, ..
+    } = pw;
+    track.stage = Stage::Handed;
+    let end: Arc<dyn RequestEnd> = track.end.clone();
+    conn.send_background(args, end);
 }
 
 /// A WRITE of page-cache data ended, sent or not: it leaves the in-flight set and its
 /// waiters are woken (C's `fuse_writepage_end()`).
-fn finish(inode: &Inode, id: u64, stage: Stage, pages: usize, result: Result) {
+fn finish(end: &WriteEnd, stage: Stage, result: Result) {
+    let inode = &*end.inode;
     if let Err(e) = result {
         inode.set_write_error(e);
     }
@@ -303,22 +303,45 @@ fn finish(inode: &Inode, id: u64, stage: Stage, pages: usize, result: Result) {
         // The daemon changed the times; without the writeback cache they are its to keep.
         namei::invalidate_attr_mask(inode, namei::STATX_MODIFY);
     }
-    {
+    let (tracked, pages) = {
         let mut st = inode.data().write.lock();
-        st.in_flight.remove(&id);
+        let tracked = take_where(&mut st.in_flight, |w| core::ptr::eq(w, end));
         st.leave(stage);
-    }
+        (tracked, end.span.access(&st).pages)
+    };
+    // The caller holds another reference: this is never the last one.
+    drop(tracked);
     inode.super_block().writeback_done(pages);
     inode.data().write_wait.wake_all();
 }
 
-/// The end step of a page-cache WRITE; it keeps the file open until then.
+/// The page range of a page-cache WRITE, and its pages of data, counted as under
+/// write-back until the WRITE ends.
+struct Span {
+    first: u64,
+    last: u64,
+    pages: usize,
+}
+
+/// The end step of a page-cache WRITE, in the inode's in-flight set from the WRITE's start
+/// to its end; it keeps the file open until then.
+#[pin_data]
 struct WriteEnd {
     inode: ARef<Inode>,
-    id: u64,
-    /// See [`PendingWrite::pages`].
-    pages: usize,
-    _ff: Arc<FuseFile>,
+    ff: Arc<FuseFile>,
+    span: LockedBy<Span, WriteState>,
+    #[pin]
+    links: ListLinks,
+}
+
+kernel::list::impl_has_list_links! {
+    impl HasListLinks<0> for WriteEnd { self.links }
+}
+kernel::list::impl_list_arc_safe! {
+    impl ListArcSafe<0> for WriteEnd { untracked; }
+}
+kernel::list::impl_list_item! {
+    impl ListItem<0> for WriteEnd { using ListLinks; }
 }
 
 impl RequestEnd for WriteEnd {
@@ -328,7 +351,7 @@ impl RequestEnd for WriteEnd {
             Ok(_) => Err(EIO),
             Err(e) => Err(Error::from_errno(e)),
         };
-        finish(&self.inode, self.id, Stage::Sent, self.pages, result);
+        finish(self, Stage::Sent, result);
     }
 }
 
@@ -390,7 +413,7 @@ impl Drop for NoWrite<'_> {
             queued
         };
         for mut pw in queued {
-            pw.stage = Stage::Sent;
+            pw.track.stage = Stage::Sent;
             send(self.0, pw);
         }
     }
@@ -411,10 +434,11 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
     let mut batch: Option<PendingWrite> = None;
     let res = wb.for_each_dirty(|folio: DirtyFolio<'_>| {
         let (pos, size) = (folio.pos(), folio.size());
-        if let Some(pw) = batch.take() {
-            if pw.pos + pw.len as i64 == pos && pw.len + size <= max {
-                batch = Some(pw);
-            } else {
+        if batch
+            .as_ref()
+            .is_some_and(|pw| pw.pos + pw.len as i64 != pos || pw.len + size > max)
+        {
+            if let Some(pw) = batch.take() {
                 submit(&inode, pw);
             }
         }
