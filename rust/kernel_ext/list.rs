@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Helpers for `kernel::list` that 6.12 lacks.
+//! Helpers for `kernel::list`.
 //!
 //! C headers: [`include/linux/list.h`](srctree/include/linux/list.h)
 
 use kernel::list::{List, ListArc, ListItem};
 
-/// Takes the first item of `list` that `pred` accepts out of it (upstream's later
-/// `List::remove` by cursor search), walking from the front.
+/// Takes the first item of `list` that `pred` accepts out of it, walking from the front:
+/// the safe counterpart of the `unsafe` `List::remove()`, whose caller must know that the
+/// item is in no other list of the same id. O(n): for short lists, or ones whose items
+/// usually leave from the front.
 ///
 /// # Examples
 ///
