@@ -20,6 +20,7 @@ use crate::kernel_ext::{
     cred::UserNamespaceRef,
     error::{econnaborted, econnrefused, enotconn, eoverflow},
     list::take_where,
+    set_once::SetOnce,
     super_block::SbSlot,
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},
@@ -187,7 +188,6 @@ struct State {
     max_background: u32,
     congestion_threshold: u32,
     bg_queue: ReqList,
-    neg: Negotiated,
 }
 
 /// The processing queue of one attached `/dev/fuse` file: requests the daemon has read and
@@ -259,6 +259,12 @@ pub(crate) struct Conn {
     aborted: AtomicBool,
     /// The daemon's protocol minor version (0 before INIT).
     minor: AtomicU32,
+    /// What INIT negotiated, set once when it ends; read without a lock.
+    negotiated: SetOnce<Negotiated>,
+    /// The limits and flags in force before INIT (and after a failed INIT).
+    before_init: Negotiated,
+    /// Aborted (`State::connected` cleared), for a look without the lock.
+    disconnected: AtomicBool,
     /// Requests that have not ended (C's `num_waiting`).
     num_waiting: AtomicU32,
     /// Stamps attribute updates (C's `attr_version`).
@@ -299,11 +305,6 @@ impl Conn {
             max_background: DEFAULT_MAX_BACKGROUND,
             congestion_threshold: DEFAULT_CONGESTION_THRESHOLD,
             bg_queue: ReqList::new(),
-            neg: Negotiated {
-                max_pages: DEFAULT_MAX_PAGES,
-                max_write: 4096,
-                ..Negotiated::default()
-            },
         };
         Arc::pin_init(
             pin_init!(Conn {
@@ -330,6 +331,13 @@ impl Conn {
                 ],
                 aborted: AtomicBool::new(false),
                 minor: AtomicU32::new(0),
+                negotiated: SetOnce::new(),
+                disconnected: AtomicBool::new(false),
+                before_init: Negotiated {
+                    max_pages: DEFAULT_MAX_PAGES,
+                    max_write: 4096,
+                    ..Negotiated::default()
+                },
                 num_waiting: AtomicU32::new(0),
                 attr_version: AtomicU64::new(1),
                 evict_ctr: AtomicU64::new(1),
@@ -345,8 +353,8 @@ impl Conn {
     }
 
     /// The negotiated limits and flags (defaults before INIT).
-    pub(crate) fn neg(&self) -> Negotiated {
-        self.state.lock().neg
+    pub(crate) fn neg(&self) -> &Negotiated {
+        self.negotiated.as_ref().unwrap_or(&self.before_init)
     }
 
     /// Whether the connection is still connected.
@@ -401,9 +409,10 @@ impl Conn {
             return;
         }
         st.connected = false;
+        self.disconnected.store(true, Ordering::Release);
         st.blocked = false;
         self.aborted
-            .store(is_abort && st.neg.abort_err, Ordering::Release);
+            .store(is_abort && self.neg().abort_err, Ordering::Release);
         st.initialized = true;
         for (_, pq) in devices.iter() {
             let mut inner = pq.inner.lock();
@@ -471,8 +480,9 @@ impl Conn {
             let mut st = self.state.lock();
             match neg {
                 Some(n) => {
-                    st.neg = n;
                     self.minor.store(n.minor, Ordering::Release);
+                    // Set before `initialized`: whoever sees that under the lock sees this.
+                    self.negotiated.populate(n);
                 }
                 None => st.conn_error = true,
             }
@@ -514,6 +524,15 @@ impl Conn {
     /// Waits until requests may be sent (C's `fuse_get_req()`): INIT has ended, and for a
     /// background request a slot is free.
     fn wait_ready(&self, background: bool) -> Result {
+        // The common case, without the lock: INIT succeeded (`negotiated` is set only then)
+        // and the connection stands. An abort racing with this is caught by `queue()` under
+        // the input queue's lock, as C's unlocked look at `fc->connected` is.
+        if !background
+            && self.negotiated.as_ref().is_some()
+            && !self.disconnected.load(Ordering::Acquire)
+        {
+            return Ok(());
+        }
         // One look at the state decides both the wait and its result.
         let ready = || {
             let st = self.state.lock();

@@ -19,11 +19,13 @@ use crate::bindings;
 use crate::kernel_ext::iov_iter::{IovIter, IterPages};
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
+use core::mem::MaybeUninit;
 use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU64, AtomicU8,
     Ordering::{self, SeqCst},
 };
 use kernel::{
+    init::Init,
     list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
     prelude::*,
     sync::Arc,
@@ -141,7 +143,11 @@ impl ArgBuf {
     pub(crate) fn as_slice(&self) -> &[u8] {
         match &self.heap {
             Some(h) => h,
-            None => &self.inline[..self.len],
+            // SAFETY: The first `len` bytes were written (`Reply::read`), and `len` is at
+            // most `INLINE_REPLY` when there is no heap buffer.
+            None => unsafe {
+                core::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len)
+            },
         }
     }
 
@@ -651,7 +657,7 @@ impl Request {
             return filled;
         }
         // One writer takes a request for its reply (phase `Writing`), so the cell is empty.
-        self.reply.populate(Reply::read(from, len)?);
+        self.reply.populate_with(Reply::read(from, len))?;
         Ok(())
     }
 
@@ -703,42 +709,56 @@ impl Request {
 
 /// The payload of a successful reply: inside for short ones, else in a buffer of its size.
 pub(crate) struct Reply {
-    inline: [u8; INLINE_REPLY],
+    /// The first `len` bytes are the payload, for short ones; the rest is never read.
+    inline: [MaybeUninit<u8>; INLINE_REPLY],
     /// Made only for long replies (see [`ArgBuf`]).
     heap: Option<KVVec<u8>>,
     len: usize,
 }
 
 impl Reply {
-    /// No payload.
-    fn empty() -> Reply {
-        Reply {
-            inline: [0; INLINE_REPLY],
-            heap: None,
-            len: 0,
-        }
-    }
-
-    /// Reads `len` bytes of payload from `from`; `EFAULT` if it cannot.
-    fn read(from: &mut IovIter, len: usize) -> Result<Reply> {
-        let mut r = Reply::empty();
-        if len <= INLINE_REPLY {
-            from.copy_all_from(&mut r.inline[..len])?;
-        } else {
-            // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
-            let mut heap = KVVec::new();
-            from.append_to(&mut heap, len)?;
-            r.heap = Some(heap);
-        }
-        r.len = len;
-        Ok(r)
+    /// Reads `len` bytes of payload from `from` straight into the reply's place (no
+    /// zeroing, no move of the inline buffer); `EFAULT` if it cannot.
+    fn read(from: &mut IovIter, len: usize) -> impl Init<Reply, Error> + '_ {
+        let init = move |slot: *mut Reply| {
+            let heap = if len <= INLINE_REPLY {
+                // SAFETY: `slot` is valid for writes (`init_from_closure`'s contract), and
+                // the inline buffer has room for `len` bytes, which need no initialisation
+                // to be written.
+                let to = unsafe { (&raw mut (*slot).inline).cast::<u8>() };
+                // SAFETY: `to` is valid for writes of `len` bytes (above).
+                if unsafe { from.copy_from_raw(to, len) } != len {
+                    return Err(EFAULT);
+                }
+                None
+            } else {
+                // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
+                let mut heap = KVVec::new();
+                from.append_to(&mut heap, len)?;
+                Some(heap)
+            };
+            // SAFETY: As above; these writes initialise the other fields (the inline bytes
+            // past `len` are never read, see `data`).
+            unsafe {
+                (&raw mut (*slot).heap).write(heap);
+                (&raw mut (*slot).len).write(len);
+            }
+            Ok(())
+        };
+        // SAFETY: On success the closure initialised every field `Reply` reads; on failure
+        // it wrote nothing that needs a drop.
+        unsafe { kernel::init::init_from_closure(init) }
     }
 
     /// The payload's bytes.
     pub(crate) fn data(&self) -> &[u8] {
         match &self.heap {
             Some(h) => h,
-            None => &self.inline[..self.len],
+            // SAFETY: The first `len` bytes were written (`Reply::read`), and `len` is at
+            // most `INLINE_REPLY` when there is no heap buffer.
+            None => unsafe {
+                core::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len)
+            },
         }
     }
 }

@@ -72,7 +72,7 @@ impl IovIter {
     /// # Safety
     ///
     /// `dst` must be valid for writes of `len` bytes.
-    unsafe fn copy_from_raw(&mut self, dst: *mut u8, len: usize) -> usize {
+    pub(crate) unsafe fn copy_from_raw(&mut self, dst: *mut u8, len: usize) -> usize {
         let mut done = 0;
         if len >= PAGE_COPY_MIN {
             done = self.for_each_page(len, false, |src, at, n| {

@@ -17,7 +17,7 @@
 
 use super::iov_iter::{IovIter, PageRef};
 use crate::bindings as local;
-use core::mem::ManuallyDrop;
+use core::{mem::ManuallyDrop, ptr};
 use kernel::{
     bindings,
     page::{Page, PAGE_SIZE},
@@ -161,21 +161,24 @@ impl PipeFront<'_> {
 ///
 /// # Invariants
 ///
-/// `iter` is a destination iterator over `bvecs`, which describe `pages` in order, each whole
-/// but the last, which holds the rest of `len` bytes.
+/// `iter` is a destination iterator over `bvecs`, which describe fresh pages in order, each
+/// whole but the last, which holds the rest of `len` bytes. The one reference of each page
+/// is this instance's, put by its drop unless [`PipeFill::commit`] passes it on.
 pub(crate) struct PipeFill {
-    pages: KVec<Page>,
     bvecs: KVec<bindings::bio_vec>,
     iter: Opaque<bindings::iov_iter>,
-    refs: KVec<PageRef>,
+    refs: Option<KVec<PageRef>>,
 }
 
 impl PipeFill {
     /// Allocates the pages for `len` bytes.
     pub(crate) fn new(len: usize) -> Result<Self> {
         let n = len.div_ceil(PAGE_SIZE);
-        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut bvecs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut fill = Self {
+            bvecs: KVec::with_capacity(n, GFP_KERNEL)?,
+            iter: Opaque::uninit(),
+            refs: None,
+        };
         for i in 0..n {
             let page = Page::alloc_page(GFP_KERNEL)?;
             let bvec = bindings::bio_vec {
@@ -184,21 +187,23 @@ impl PipeFill {
                 bv_len: (len - i * PAGE_SIZE).min(PAGE_SIZE) as u32,
                 ..Default::default()
             };
-            bvecs.push(bvec, GFP_KERNEL)?;
-            pages.push(page, GFP_KERNEL)?;
+            // Within the capacity: this does not fail (and would free the page if it did).
+            fill.bvecs.push(bvec, GFP_KERNEL)?;
+            // The page's reference is the vector's now: `drop` or `commit` gives it up.
+            core::mem::forget(page);
         }
-        let iter = Opaque::<bindings::iov_iter>::uninit();
         // SAFETY: `iov_iter_bvec()` initialises the whole iterator; the vectors live in the
         // heap buffer of `bvecs`, which does not move with `Self` and outlives the iterator.
         unsafe {
-            bindings::iov_iter_bvec(iter.get(), bindings::ITER_DEST as _, bvecs.as_ptr(), n, len)
+            bindings::iov_iter_bvec(
+                fill.iter.get(),
+                bindings::ITER_DEST as _,
+                fill.bvecs.as_ptr(),
+                n,
+                len,
+            )
         };
-        Ok(Self {
-            pages,
-            bvecs,
-            iter,
-            refs: KVec::new(),
-        })
+        Ok(fill)
     }
 
     /// The iterator that fills the pages.
@@ -210,7 +215,7 @@ impl PipeFill {
     /// Adds page references after the filled pages, in order: the pipe gets their bytes
     /// without a copy (as the C module's `fuse_ref_page()`).
     pub(crate) fn add_refs(&mut self, refs: KVec<PageRef>) {
-        self.refs = refs;
+        self.refs = Some(refs);
     }
 
     /// Puts the first `len` bytes, of the filled pages and then of the added references,
@@ -218,20 +223,20 @@ impl PipeFill {
     /// the kernel's, so that they outlive this module). Returns the number of bytes the pipe
     /// took; pages and references left over are freed or put.
     pub(crate) fn commit(self, pipe: &Pipe, len: usize) -> Result<usize> {
-        // The filled pages, one reference of each ours, then the added references.
-        let own = self
-            .pages
-            .into_iter()
-            .zip(self.bvecs.iter())
-            .map(|(page, bvec)| {
-                let page = ManuallyDrop::new(page);
-                // SAFETY: The page's one reference, ours, passes to the `PageRef` (whose drop puts
-                // it, freeing the page, as releasing a pipe buffer of it does).
-                unsafe { PageRef::from_raw(page.as_ptr(), 0, bvec.bv_len) }
-            });
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is neither used nor dropped after its two fields are moved out.
+        let (bvecs, refs) = unsafe { (ptr::read(&this.bvecs), ptr::read(&this.refs)) };
+        // The filled pages, one reference of each ours (type invariant), then the added
+        // references. Every item is taken from the chain, so that none is left unput.
+        let own = bvecs.into_iter().map(|bvec| {
+            // SAFETY: The page's one reference, ours, passes to the `PageRef` (whose drop puts
+            // it, freeing the page, as releasing a pipe buffer of it does).
+            unsafe { PageRef::from_raw(bvec.bv_page, 0, bvec.bv_len) }
+        });
         let mut done = 0;
-        for r in Iterator::chain(own, self.refs) {
-            if done >= len {
+        let mut failed = None;
+        for r in Iterator::chain(own, refs.into_iter().flatten()) {
+            if done >= len || failed.is_some() {
                 // Dropping the reference puts it.
                 continue;
             }
@@ -250,15 +255,24 @@ impl PipeFill {
             // itself on failure.
             let ret = unsafe { local::add_to_pipe(pipe.0.get(), &mut buf) };
             if ret < 0 {
-                return if done > 0 {
-                    Ok(done)
-                } else {
-                    // CAST: An errno from `add_to_pipe()`.
-                    Err(Error::from_errno(ret as i32))
-                };
+                // CAST: An errno from `add_to_pipe()`.
+                failed = Some(Error::from_errno(ret as i32));
+                continue;
             }
             done += n;
         }
-        Ok(done)
+        match failed {
+            Some(e) if done == 0 => Err(e),
+            _ => Ok(done),
+        }
+    }
+}
+
+impl Drop for PipeFill {
+    fn drop(&mut self) {
+        for bvec in self.bvecs.iter() {
+            // SAFETY: The page's one reference is ours (type invariant) and given up here.
+            drop(unsafe { PageRef::from_raw(bvec.bv_page, 0, bvec.bv_len) });
+        }
     }
 }

@@ -9,6 +9,7 @@ use core::{
     mem::MaybeUninit,
     sync::atomic::{AtomicU8, Ordering},
 };
+use kernel::init::Init;
 
 const EMPTY: u8 = 0;
 const WRITING: u8 = 1;
@@ -76,6 +77,33 @@ impl<T> SetOnce<T> {
         // INVARIANT: The value was just initialised.
         self.state.store(SET, Ordering::Release);
         true
+    }
+
+    /// Sets the value in place with `init` if the cell is empty, without building it
+    /// elsewhere and moving it in; returns whether it did. If `init` fails, the cell stays
+    /// empty and its error is returned. (Upstream's cell has no such method.)
+    pub(crate) fn populate_with<E>(&self, init: impl Init<T, E>) -> Result<bool, E> {
+        if self
+            .state
+            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        // SAFETY: Winning the exchange makes this the only writer, and readers do not look
+        // at the value before `SET`: the slot is valid for writes and holds no value.
+        match unsafe { init.__init(self.value.get().cast::<T>()) } {
+            Ok(()) => {
+                // INVARIANT: `init` succeeded, so the value is initialised.
+                self.state.store(SET, Ordering::Release);
+                Ok(true)
+            }
+            Err(e) => {
+                // A failed `init` left nothing to drop.
+                self.state.store(EMPTY, Ordering::Release);
+                Err(e)
+            }
+        }
     }
 }
 
