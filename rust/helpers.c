@@ -14,6 +14,11 @@
 #include <linux/security.h>
 #include "helpers.h"
 
+#ifndef CONFIG_PREEMPT_RT
+/* kernel_ext::spinlock takes a spinlock_t's raw lock at its address. */
+static_assert(offsetof(spinlock_t, rlock) == 0);
+#endif
+
 bool rust_fuse_kuid_has_mapping(struct user_namespace *ns, kuid_t uid)
 {
 	return kuid_has_mapping(ns, uid);

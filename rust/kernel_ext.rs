@@ -29,6 +29,7 @@ pub(crate) mod pipe;
 pub(crate) mod registration;
 pub(crate) mod seq_file;
 pub(crate) mod set_once;
+pub(crate) mod spinlock;
 pub(crate) mod super_block;
 pub(crate) mod task;
 pub(crate) mod wait;

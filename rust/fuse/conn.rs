@@ -21,6 +21,7 @@ use crate::kernel_ext::{
     error::{econnaborted, econnrefused, enotconn, eoverflow},
     list::take_where,
     set_once::SetOnce,
+    spinlock::{new_spinlock, SpinLock},
     super_block::SbSlot,
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},
@@ -29,10 +30,10 @@ use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
     list::ListArc,
-    new_mutex, new_spinlock,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, Mutex},
 };
 
 /// The default `max_background` (`FUSE_DEFAULT_MAX_BACKGROUND`).

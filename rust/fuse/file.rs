@@ -20,6 +20,7 @@ use crate::kernel_ext::{
     file::{File, Kiocb},
     fs_file,
     iov_iter::{IovIter, IterPages},
+    spinlock::{new_spinlock, SpinLock},
     wait::{wait_queue, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -27,7 +28,7 @@ use kernel::{
     bindings, new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, Mutex},
     types::ARef,
 };
 
@@ -87,7 +88,7 @@ impl PinnedDrop for FuseFile {
             args.force = true;
             let end = Arc::pin_init(
                 pin_init!(ReleaseEnd {
-                    inode <- kernel::new_spinlock!(inode),
+                    inode <- new_spinlock!(inode),
                 }),
                 GFP_KERNEL,
             );
@@ -229,7 +230,7 @@ impl FuseFile {
                 flock: AtomicBool::new(false),
                 release_owner: AtomicU64::new(0),
                 kh,
-                inode <- kernel::new_spinlock!(None),
+                inode <- new_spinlock!(None),
                 poll_wait <- wait_queue!("fuse_file.poll_wait"),
                 readdir_lock <- new_mutex!(()),
             }),

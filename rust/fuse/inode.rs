@@ -17,15 +17,16 @@ use crate::bindings as b;
 use crate::kernel_ext::{
     inode::{InodeAttrs, InodeKind},
     kstat::StatAttrs,
+    spinlock::{new_spinlock, SpinLock},
     super_block::SuperBlock,
     task,
     wait::{wait_queue, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
-    bindings, new_spinlock,
+    bindings,
     prelude::*,
-    sync::{ArcBorrow, SpinLock},
+    sync::ArcBorrow,
     types::{ARef, Either},
 };
 
