@@ -14,7 +14,8 @@
 #include <linux/security.h>
 #include "helpers.h"
 
-#ifndef CONFIG_PREEMPT_RT
+#if defined(CONFIG_SMP) && defined(CONFIG_UNINLINE_SPIN_UNLOCK) && \
+	!defined(CONFIG_INLINE_SPIN_LOCK) && !defined(CONFIG_PREEMPT_RT)
 /* kernel_ext::spinlock takes a spinlock_t's raw lock at its address. */
 static_assert(offsetof(spinlock_t, rlock) == 0);
 #endif

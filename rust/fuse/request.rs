@@ -16,16 +16,14 @@
 
 use super::proto::{self, Wire};
 use crate::bindings;
-use crate::kernel_ext::iov_iter::{IovIter, IterPages};
+use crate::kernel_ext::iov_iter::{IovIter, IterPages, ReadBuf};
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
-use core::mem::MaybeUninit;
 use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU64, AtomicU8,
     Ordering::{self, SeqCst},
 };
 use kernel::{
-    init::Init,
     list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
     prelude::*,
     sync::Arc,
@@ -143,11 +141,7 @@ impl ArgBuf {
     pub(crate) fn as_slice(&self) -> &[u8] {
         match &self.heap {
             Some(h) => h,
-            // SAFETY: The first `len` bytes were written (`Reply::read`), and `len` is at
-            // most `INLINE_REPLY` when there is no heap buffer.
-            None => unsafe {
-                core::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len)
-            },
+            None => &self.inline[..self.len],
         }
     }
 
@@ -657,7 +651,9 @@ impl Request {
             return filled;
         }
         // One writer takes a request for its reply (phase `Writing`), so the cell is empty.
-        self.reply.populate_with(Reply::read(from, len))?;
+        // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
+        let set = self.reply.populate_with(Reply::read(from, len))?;
+        debug_assert!(set, "a request's reply is written once");
         Ok(())
     }
 
@@ -694,7 +690,7 @@ impl Request {
 
     /// The reply payload (empty if there was none, or it went to the end step).
     pub(crate) fn reply_data(&self) -> &[u8] {
-        self.reply.as_ref().map_or(&[], Reply::data)
+        self.reply.as_ref().map_or(&[], Reply::as_slice)
     }
 
     /// Whether this opcode's too-big requests fail with `E2BIG` rather than `EIO`.
@@ -707,61 +703,9 @@ impl Request {
     }
 }
 
-/// The payload of a successful reply: inside for short ones, else in a buffer of its size.
-pub(crate) struct Reply {
-    /// The first `len` bytes are the payload, for short ones; the rest is never read.
-    inline: [MaybeUninit<u8>; INLINE_REPLY],
-    /// Made only for long replies (see [`ArgBuf`]).
-    heap: Option<KVVec<u8>>,
-    len: usize,
-}
-
-impl Reply {
-    /// Reads `len` bytes of payload from `from` straight into the reply's place (no
-    /// zeroing, no move of the inline buffer); `EFAULT` if it cannot.
-    fn read(from: &mut IovIter, len: usize) -> impl Init<Reply, Error> + '_ {
-        let init = move |slot: *mut Reply| {
-            let heap = if len <= INLINE_REPLY {
-                // SAFETY: `slot` is valid for writes (`init_from_closure`'s contract), and
-                // the inline buffer has room for `len` bytes, which need no initialisation
-                // to be written.
-                let to = unsafe { (&raw mut (*slot).inline).cast::<u8>() };
-                // SAFETY: `to` is valid for writes of `len` bytes (above).
-                if unsafe { from.copy_from_raw(to, len) } != len {
-                    return Err(EFAULT);
-                }
-                None
-            } else {
-                // Never more than the request asked for (`OutSpec::accepts`), so bounded by it.
-                let mut heap = KVVec::new();
-                from.append_to(&mut heap, len)?;
-                Some(heap)
-            };
-            // SAFETY: As above; these writes initialise the other fields (the inline bytes
-            // past `len` are never read, see `data`).
-            unsafe {
-                (&raw mut (*slot).heap).write(heap);
-                (&raw mut (*slot).len).write(len);
-            }
-            Ok(())
-        };
-        // SAFETY: On success the closure initialised every field `Reply` reads; on failure
-        // it wrote nothing that needs a drop.
-        unsafe { kernel::init::init_from_closure(init) }
-    }
-
-    /// The payload's bytes.
-    pub(crate) fn data(&self) -> &[u8] {
-        match &self.heap {
-            Some(h) => h,
-            // SAFETY: The first `len` bytes were written (`Reply::read`), and `len` is at
-            // most `INLINE_REPLY` when there is no heap buffer.
-            None => unsafe {
-                core::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len)
-            },
-        }
-    }
-}
+/// The payload of a successful reply: inside for short ones, else in a buffer of its size
+/// (see [`ArgBuf`]), read in place by [`ReadBuf::read`].
+pub(crate) type Reply = ReadBuf<INLINE_REPLY>;
 
 /// The answer to a request that ended well: its reply payload, read in place in the request.
 pub(crate) struct Answer(Arc<Request>);

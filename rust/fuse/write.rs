@@ -87,8 +87,8 @@ fn write_flags(iocb: &Kiocb) -> u32 {
 fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool) -> Result<usize> {
     let conn = ff.conn();
     let neg = conn.neg();
-    let max = max_write_bytes(&neg);
-    let in_size = write_in_size(&neg);
+    let max = max_write_bytes(neg);
+    let in_size = write_in_size(neg);
     let start = iocb.pos();
     let mut pos = start;
     let mut done = 0usize;

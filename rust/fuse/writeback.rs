@@ -189,7 +189,7 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
     let mut args = Args::from_parts(
         op::WRITE,
         ff.nodeid,
-        &[&inarg.as_bytes()[..write_in_size(&conn.neg())]],
+        &[&inarg.as_bytes()[..write_in_size(conn.neg())]],
         OutSpec::fixed(size_of::<b::fuse_write_out>()),
     )?;
     // Sent whatever happens, from any context, like the C module's write-back requests.
@@ -280,7 +280,7 @@ fn send(inode: &Inode, mut pw: PendingWrite) {
         return;
     }
     let len = pw.len.min((size - pw.pos) as usize);
-    let hdr = write_in_size(&conn.neg());
+    let hdr = write_in_size(conn.neg());
     pw.args.truncate(hdr + len);
     let inarg = cache_write_in(pw.track.end.ff.fh, pw.pos, len);
     pw.args.patch(0, &inarg.as_bytes()[..hdr]);
@@ -430,7 +430,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
         return Ok(());
     }
     let mut ff = None;
-    let max = max_write_bytes(&conn.neg());
+    let max = max_write_bytes(conn.neg());
     let mut batch: Option<PendingWrite> = None;
     let res = wb.for_each_dirty(|folio: DirtyFolio<'_>| {
         let (pos, size) = (folio.pos(), folio.size());

@@ -5,9 +5,10 @@
 use crate::bindings as local;
 use core::ptr;
 use kernel::{
-    alloc::{Allocator, KVec, Vec},
+    alloc::{Allocator, KVVec, KVec, Vec},
     bindings,
     error::code::{EFAULT, ENOMEM},
+    init::Init,
     page::PAGE_SIZE,
     prelude::*,
     types::Opaque,
@@ -72,7 +73,7 @@ impl IovIter {
     /// # Safety
     ///
     /// `dst` must be valid for writes of `len` bytes.
-    pub(crate) unsafe fn copy_from_raw(&mut self, dst: *mut u8, len: usize) -> usize {
+    unsafe fn copy_from_raw(&mut self, dst: *mut u8, len: usize) -> usize {
         let mut done = 0;
         if len >= PAGE_COPY_MIN {
             done = self.for_each_page(len, false, |src, at, n| {
@@ -300,6 +301,65 @@ unsafe fn with_mapped<R>(page: *mut bindings::page, f: impl FnOnce(*mut u8) -> R
         let r = f(addr);
         local::rust_fuse_kunmap_local(addr.cast());
         r
+    }
+}
+
+/// Bytes read from an iterator, kept inside up to `N` of them, else in a buffer of exactly
+/// their length; built in place ([`ReadBuf::read`]), so that neither the inline bytes are
+/// zeroed first nor the whole buffer is moved after.
+///
+/// # Invariants
+///
+/// Without `heap`, `len` is at most `N` and the first `len` bytes of `inline` are
+/// initialised; with it, `len` is its length.
+pub(crate) struct ReadBuf<const N: usize> {
+    inline: [core::mem::MaybeUninit<u8>; N],
+    heap: Option<KVVec<u8>>,
+    len: usize,
+}
+
+impl<const N: usize> ReadBuf<N> {
+    /// Reads `len` bytes from `from`; `EFAULT` if it cannot. `len` is the caller's bound:
+    /// beyond `N`, it is the size of the buffer allocated.
+    pub(crate) fn read(from: &mut IovIter, len: usize) -> impl Init<Self, Error> + '_ {
+        let init = move |slot: *mut Self| {
+            let heap = if len <= N {
+                // SAFETY: `slot` is valid for writes (`init_from_closure`'s contract); its
+                // inline bytes have room for `len`, and `MaybeUninit` bytes may be written.
+                let to = unsafe { (&raw mut (*slot).inline).cast::<u8>() };
+                // SAFETY: `to` is valid for writes of `len` bytes (above).
+                if unsafe { from.copy_from_raw(to, len) } != len {
+                    return Err(EFAULT);
+                }
+                None
+            } else {
+                let mut heap = KVVec::new();
+                from.append_to(&mut heap, len)?;
+                Some(heap)
+            };
+            // SAFETY: As above. INVARIANT: `len` bytes were read inline, or into `heap`.
+            unsafe {
+                (&raw mut (*slot).heap).write(heap);
+                (&raw mut (*slot).len).write(len);
+            }
+            Ok(())
+        };
+        // SAFETY: On success the closure initialised `heap` and `len`, and `inline` needs no
+        // initialisation; on failure it wrote nothing that needs a drop (at most some
+        // `MaybeUninit` bytes), and the slot is not used again by it.
+        unsafe { kernel::init::init_from_closure(init) }
+    }
+
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match &self.heap {
+            Some(h) => h,
+            // SAFETY: Without `heap`, the first `len` bytes, at most `N`, are initialised
+            // (type invariant).
+            None => unsafe {
+                core::slice::from_raw_parts(self.inline.as_ptr().cast::<u8>(), self.len)
+            },
+        }
     }
 }
 

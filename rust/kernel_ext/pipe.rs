@@ -161,7 +161,8 @@ impl PipeFront<'_> {
 ///
 /// # Invariants
 ///
-/// `iter` is a destination iterator over `bvecs`, which describe fresh pages in order, each
+/// Once [`PipeFill::new`] returns, `iter` is a destination iterator over `bvecs` (before,
+/// it is uninitialised and unused), which describe fresh pages in order, each
 /// whole but the last, which holds the rest of `len` bytes. The one reference of each page
 /// is this instance's, put by its drop unless [`PipeFill::commit`] passes it on.
 pub(crate) struct PipeFill {

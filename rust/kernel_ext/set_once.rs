@@ -35,9 +35,11 @@ pub(crate) struct SetOnce<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-// SAFETY: The value is written once, by one thread (the one that won `populate`'s exchange),
-// before `SET` is published with release ordering; afterwards it is only shared, so `T` must
-// be `Sync` to be read from several threads and `Send` to be set and dropped on any.
+// SAFETY: The value is written by one thread at a time (the one that won the exchange to
+// `WRITING`; after a failed `populate_with` the slot is empty again and may be won anew),
+// and once, before `SET` is published with release ordering; afterwards it is only shared,
+// so `T` must be `Sync` to be read from several threads and `Send` to be set and dropped on
+// any.
 unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}
 // SAFETY: Moving the cell moves the value.
 unsafe impl<T: Send> Send for SetOnce<T> {}
@@ -91,7 +93,9 @@ impl<T> SetOnce<T> {
             return Ok(false);
         }
         // SAFETY: Winning the exchange makes this the only writer, and readers do not look
-        // at the value before `SET`: the slot is valid for writes and holds no value.
+        // at the value before `SET`: the slot is valid for writes and holds no value. On
+        // `Err` the slot is not touched again, but left empty (as uninitialised storage,
+        // which a later winner of the exchange writes afresh).
         match unsafe { init.__init(self.value.get().cast::<T>()) } {
             Ok(()) => {
                 // INVARIANT: `init` succeeded, so the value is initialised.

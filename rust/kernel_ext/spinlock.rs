@@ -8,11 +8,13 @@
 //!
 //! 6.12's [`kernel::sync::SpinLock`] takes two calls before it gets there: its backend's
 //! `lock()`, compiled into the `kernel` crate and not inlined into modules, and the C helper
-//! `rust_helper_spin_lock()`; the same again to unlock. A request of this module takes
-//! about ten locks, so those calls cost more than any other single part of its path. This
-//! backend is inlined into its callers and calls the kernel's functions itself; the lock is
-//! the same `spinlock_t`, with the same lockdep class and name, and [`SpinLock`] the same
-//! [`Lock`] type (guards, `LockedBy`) as upstream's.
+//! `rust_helper_spin_lock()`; the same again to unlock. For a lock taken on every operation
+//! of a hot path, those calls cost as much as the lock itself. This backend is inlined into
+//! its callers and calls the kernel's functions itself, where the configuration has them out
+//! of line (SMP, `UNINLINE_SPIN_UNLOCK`, no `INLINE_SPIN_LOCK`, no PREEMPT_RT); elsewhere it
+//! uses the helpers, as upstream's. The lock is the same `spinlock_t`, with the same lockdep
+//! class and name, and [`SpinLock`] the same [`Lock`] type (guards, `LockedBy`) as
+//! upstream's.
 //!
 //! # Examples
 //!
@@ -46,20 +48,85 @@ pub(crate) use new_spinlock;
 /// with `spin_unlock()`, each reaching the kernel's out-of-line function in one call.
 pub(crate) struct DirectSpinLockBackend;
 
-/// The raw lock inside the `spinlock_t` at `ptr`, which the out-of-line functions take.
-#[cfg(not(CONFIG_PREEMPT_RT))]
-#[inline(always)]
-fn raw(ptr: *mut bindings::spinlock_t) -> *mut bindings::raw_spinlock_t {
-    // CAST: Without PREEMPT_RT, `spinlock_t` is a union whose member `rlock`, at its start
-    // (`static_assert` in `helpers.c`), is the `raw_spinlock_t` (`spin_lock()` is
-    // `raw_spin_lock(&lock->rlock)`); bindgen sees the union as an opaque blob.
-    ptr.cast()
+/// `spin_lock()` and `spin_unlock()` as calls of the kernel's out-of-line functions.
+#[cfg(all(
+    CONFIG_SMP,
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(CONFIG_INLINE_SPIN_LOCK),
+    not(CONFIG_PREEMPT_RT)
+))]
+mod imp {
+    use kernel::bindings;
+
+    /// The raw lock inside the `spinlock_t` at `ptr`, which the out-of-line functions take.
+    #[inline(always)]
+    fn raw(ptr: *mut bindings::spinlock_t) -> *mut bindings::raw_spinlock_t {
+        // CAST: Without PREEMPT_RT, `spinlock_t` is a union whose member `rlock`, at its
+        // start (`static_assert` in `helpers.c`), is the `raw_spinlock_t` (`spin_lock()` is
+        // `raw_spin_lock(&lock->rlock)`); bindgen sees the union as an opaque blob.
+        ptr.cast()
+    }
+
+    /// `spin_lock()`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an initialised lock.
+    #[inline(always)]
+    pub(super) unsafe fn lock(ptr: *mut bindings::spinlock_t) {
+        // SAFETY: The caller passes an initialised lock; this configuration has the
+        // function out of line (module `cfg`).
+        unsafe { bindings::_raw_spin_lock(raw(ptr)) }
+    }
+
+    /// `spin_unlock()`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock at `ptr`.
+    #[inline(always)]
+    pub(super) unsafe fn unlock(ptr: *mut bindings::spinlock_t) {
+        // SAFETY: The caller holds the lock; the function is out of line, as above.
+        unsafe { bindings::_raw_spin_unlock(raw(ptr)) }
+    }
 }
 
-// SAFETY: `lock` and `unlock` are `spin_lock()` and `spin_unlock()` (without PREEMPT_RT,
-// `_raw_spin_lock()` and `_raw_spin_unlock()` of the lock's `rlock`, as those inline
-// functions are; with it, the kernel's own helpers), so the lock is held exactly between
-// them, and `init` is `spin_lock_init()`'s `__spin_lock_init()`.
+/// `spin_lock()` and `spin_unlock()` through the `kernel` crate's helpers.
+#[cfg(not(all(
+    CONFIG_SMP,
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(CONFIG_INLINE_SPIN_LOCK),
+    not(CONFIG_PREEMPT_RT)
+)))]
+mod imp {
+    use kernel::bindings;
+
+    /// `spin_lock()`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to an initialised lock.
+    #[inline(always)]
+    pub(super) unsafe fn lock(ptr: *mut bindings::spinlock_t) {
+        // SAFETY: The caller passes an initialised lock.
+        unsafe { bindings::spin_lock(ptr) }
+    }
+
+    /// `spin_unlock()`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock at `ptr`.
+    #[inline(always)]
+    pub(super) unsafe fn unlock(ptr: *mut bindings::spinlock_t) {
+        // SAFETY: The caller holds the lock.
+        unsafe { bindings::spin_unlock(ptr) }
+    }
+}
+
+// SAFETY: `lock` and `unlock` are `spin_lock()` and `spin_unlock()` (module `imp`), so the
+// lock is held exactly between them (`relock` is the default, `lock` again), and `init` is
+// `spin_lock_init()`'s `__spin_lock_init()`.
 unsafe impl Backend for DirectSpinLockBackend {
     type State = bindings::spinlock_t;
     type GuardState = ();
@@ -77,28 +144,12 @@ unsafe impl Backend for DirectSpinLockBackend {
     #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: The caller passes an initialised lock, which stays valid while held.
-        #[cfg(not(CONFIG_PREEMPT_RT))]
-        unsafe {
-            bindings::_raw_spin_lock(raw(ptr))
-        }
-        // SAFETY: As above.
-        #[cfg(CONFIG_PREEMPT_RT)]
-        unsafe {
-            bindings::spin_lock(ptr)
-        }
+        unsafe { imp::lock(ptr) }
     }
 
     #[inline(always)]
     unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
         // SAFETY: The caller holds the lock, taken by `lock` above.
-        #[cfg(not(CONFIG_PREEMPT_RT))]
-        unsafe {
-            bindings::_raw_spin_unlock(raw(ptr))
-        }
-        // SAFETY: As above.
-        #[cfg(CONFIG_PREEMPT_RT)]
-        unsafe {
-            bindings::spin_unlock(ptr)
-        }
+        unsafe { imp::unlock(ptr) }
     }
 }
