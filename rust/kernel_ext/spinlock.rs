@@ -48,7 +48,8 @@ pub(crate) use new_spinlock;
 /// with `spin_unlock()`, each reaching the kernel's out-of-line function in one call.
 pub(crate) struct DirectSpinLockBackend;
 
-/// `spin_lock()` and `spin_unlock()` as calls of the kernel's out-of-line functions.
+/// `spin_lock()` and `spin_unlock()` as the kernel's out-of-line functions, which take the
+/// raw lock inside the `spinlock_t`.
 #[cfg(all(
     CONFIG_SMP,
     CONFIG_UNINLINE_SPIN_UNLOCK,
@@ -56,39 +57,11 @@ pub(crate) struct DirectSpinLockBackend;
     not(CONFIG_PREEMPT_RT)
 ))]
 mod imp {
-    use kernel::bindings;
-
-    /// The raw lock inside the `spinlock_t` at `ptr`, which the out-of-line functions take.
-    #[inline(always)]
-    fn raw(ptr: *mut bindings::spinlock_t) -> *mut bindings::raw_spinlock_t {
-        // CAST: Without PREEMPT_RT, `spinlock_t` is a union whose member `rlock`, at its
-        // start (`static_assert` in `helpers.c`), is the `raw_spinlock_t` (`spin_lock()` is
-        // `raw_spin_lock(&lock->rlock)`); bindgen sees the union as an opaque blob.
-        ptr.cast()
-    }
-
-    /// `spin_lock()`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to an initialised lock.
-    #[inline(always)]
-    pub(super) unsafe fn lock(ptr: *mut bindings::spinlock_t) {
-        // SAFETY: The caller passes an initialised lock; this configuration has the
-        // function out of line (module `cfg`).
-        unsafe { bindings::_raw_spin_lock(raw(ptr)) }
-    }
-
-    /// `spin_unlock()`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock at `ptr`.
-    #[inline(always)]
-    pub(super) unsafe fn unlock(ptr: *mut bindings::spinlock_t) {
-        // SAFETY: The caller holds the lock; the function is out of line, as above.
-        unsafe { bindings::_raw_spin_unlock(raw(ptr)) }
-    }
+    pub(super) use kernel::bindings::{_raw_spin_lock as lock, _raw_spin_unlock as unlock};
+    /// What the functions take. CAST: Without PREEMPT_RT, `spinlock_t` is a union whose
+    /// member `rlock`, at its start (`static_assert` in `helpers.c`), is this raw lock
+    /// (`spin_lock()` is `raw_spin_lock(&lock->rlock)`); bindgen sees the union as a blob.
+    pub(super) type Raw = kernel::bindings::raw_spinlock_t;
 }
 
 /// `spin_lock()` and `spin_unlock()` through the `kernel` crate's helpers.
@@ -99,29 +72,9 @@ mod imp {
     not(CONFIG_PREEMPT_RT)
 )))]
 mod imp {
-    use kernel::bindings;
-
-    /// `spin_lock()`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to an initialised lock.
-    #[inline(always)]
-    pub(super) unsafe fn lock(ptr: *mut bindings::spinlock_t) {
-        // SAFETY: The caller passes an initialised lock.
-        unsafe { bindings::spin_lock(ptr) }
-    }
-
-    /// `spin_unlock()`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock at `ptr`.
-    #[inline(always)]
-    pub(super) unsafe fn unlock(ptr: *mut bindings::spinlock_t) {
-        // SAFETY: The caller holds the lock.
-        unsafe { bindings::spin_unlock(ptr) }
-    }
+    pub(super) use kernel::bindings::{spin_lock as lock, spin_unlock as unlock};
+    /// What the functions take: the lock itself.
+    pub(super) type Raw = kernel::bindings::spinlock_t;
 }
 
 // SAFETY: `lock` and `unlock` are `spin_lock()` and `spin_unlock()` (module `imp`), so the
@@ -143,13 +96,14 @@ unsafe impl Backend for DirectSpinLockBackend {
 
     #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
-        // SAFETY: The caller passes an initialised lock, which stays valid while held.
-        unsafe { imp::lock(ptr) }
+        // SAFETY: The caller passes an initialised lock, which stays valid while held; `Raw`
+        // is what `imp::lock` takes of it.
+        unsafe { imp::lock(ptr.cast::<imp::Raw>()) }
     }
 
     #[inline(always)]
     unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
         // SAFETY: The caller holds the lock, taken by `lock` above.
-        unsafe { imp::unlock(ptr) }
+        unsafe { imp::unlock(ptr.cast::<imp::Raw>()) }
     }
 }
