@@ -574,7 +574,7 @@ impl Conn {
         }
         args.adjust_compat(self.neg().minor);
         let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, end, Waiter::Task)?;
+        let req = Request::new(args, creds, end, Waiter::Task);
         self.queue_new(&req);
         self.wait_answer(&req)?;
         Ok(req)
@@ -584,7 +584,7 @@ impl Conn {
     /// ends when the daemon has read it, or with the connection.
     pub(crate) fn send_noreply(&self, args: Args) -> Result {
         let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, None, Waiter::None)?;
+        let req = Request::new(args, creds, None, Waiter::None);
         self.queue_new(&req);
         Ok(())
     }
@@ -598,7 +598,7 @@ impl Conn {
             }
             args.adjust_compat(self.neg().minor);
             let creds = self.creds(&args)?;
-            Request::new(args, creds, Some(end.clone()), Waiter::None)
+            Ok(Request::new(args, creds, Some(end.clone()), Waiter::None))
         })();
         let req = match result {
             Ok(req) => req,
@@ -678,7 +678,7 @@ impl Conn {
                 self.queue_interrupt(req);
             }
         }
-        if !req.force {
+        if !req.args.force {
             if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
                 return Ok(());
             }

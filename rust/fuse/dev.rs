@@ -308,7 +308,7 @@ fn read(a: &Attachment, file: &File, dest: &mut impl ReadDest) -> Result<usize> 
                     conn.end_request(&req.into_arc(), EIO.to_errno());
                     return Err(e);
                 }
-                if req.noreply {
+                if req.args.noreply {
                     conn.end_request(&req.into_arc(), 0);
                 } else {
                     conn.request_sent(&a.pq, req)?;
@@ -361,7 +361,7 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
         } else {
             (None, oh.error)
         }
-    } else if !req.out.accepts(payload) {
+    } else if !req.args.out.accepts(payload) {
         (Some(EINVAL), EIO.to_errno())
     } else {
         match req.fill_reply(from, payload) {

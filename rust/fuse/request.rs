@@ -26,7 +26,7 @@ use core::sync::atomic::{
 use kernel::{
     list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
     prelude::*,
-    sync::Arc,
+    sync::{Arc, UniqueArc},
 };
 
 /// Where a request is in its life.
@@ -209,8 +209,9 @@ impl ArgBuf {
     }
 }
 
-/// What a request's sender fills in.
-pub(crate) struct Args {
+/// What a request's sender fills in (the C module's `struct fuse_args`), kept inside the
+/// request.
+pub(crate) struct FuseArgs {
     /// The opcode.
     pub(crate) opcode: u32,
     /// The node the request is about.
@@ -236,6 +237,35 @@ pub(crate) struct Args {
     data: Option<IterPages>,
 }
 
+/// A request being built: its arguments are written straight into the request, which is
+/// allocated when it is started, so that sending it hands it over without a copy (a
+/// request's arguments and reply are a few hundred bytes).
+///
+/// It derefs to the [`FuseArgs`] being filled in.
+pub(crate) struct Args(Pin<UniqueArc<Request>>);
+
+impl core::ops::Deref for Args {
+    type Target = FuseArgs;
+
+    fn deref(&self) -> &FuseArgs {
+        &self.0.args
+    }
+}
+
+impl core::ops::DerefMut for Args {
+    fn deref_mut(&mut self) -> &mut FuseArgs {
+        self.unpinned().args
+    }
+}
+
+/// The fields of a request being built that its sender sets: none of them is pinned.
+struct Unpinned<'a> {
+    args: &'a mut FuseArgs,
+    creds: &'a mut Creds,
+    end: &'a mut Option<Arc<dyn RequestEnd>>,
+    waited: &'a mut bool,
+}
+
 /// Data of at least this many bytes is left in the sender's pages rather than copied into
 /// the request (see [`Args::append_data`]).
 const PAGE_DATA_MIN: usize = 1024;
@@ -246,42 +276,38 @@ impl Args {
         Self::from_parts(opcode, nodeid, &[input.as_bytes()], out)
     }
 
-    /// Empty arguments, to leave behind when moving some out.
-    pub(crate) fn empty() -> Self {
-        Self {
-            opcode: 0,
-            nodeid: 0,
-            input: ArgBuf::new(),
-            out: OutSpec::NONE,
-            nocreds: false,
-            force: false,
-            ext_len: 0,
-            noreply: false,
-            reply_unique: 0,
-            data: None,
-        }
-    }
-
-    /// Arguments made of several byte strings.
+    /// Arguments made of several byte strings, in a new request: its one allocation.
     pub(crate) fn from_parts(
         opcode: u32,
         nodeid: u64,
         parts: &[&[u8]],
         out: OutSpec,
     ) -> Result<Self> {
-        let mut input = ArgBuf::new();
+        let mut args = Args(UniqueArc::pin_init(
+            Request::init(opcode, nodeid, out),
+            GFP_KERNEL,
+        )?);
         for p in parts {
-            input.extend(p)?;
+            args.input.extend(p)?;
         }
-        Ok(Self {
-            opcode,
-            nodeid,
-            input,
-            out,
-            ..Self::empty()
-        })
+        Ok(args)
     }
 
+    /// The fields to fill in.
+    fn unpinned(&mut self) -> Unpinned<'_> {
+        // SAFETY: Only fields that are not structurally pinned (no `#[pin]`) are handed out,
+        // so nothing pinned can be moved through them.
+        let r = unsafe { self.0.as_mut().get_unchecked_mut() };
+        Unpinned {
+            args: &mut r.args,
+            creds: &mut r.creds,
+            end: &mut r.end,
+            waited: &mut r.waited,
+        }
+    }
+}
+
+impl FuseArgs {
     /// Appends up to `len` bytes from `from` to the input; returns how many were copied (short
     /// on a fault).
     pub(crate) fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
@@ -404,24 +430,12 @@ struct State {
 /// The queues are intrusive lists: queueing never allocates.
 #[pin_data]
 pub(crate) struct Request {
-    pub(crate) opcode: u32,
-    pub(crate) nodeid: u64,
-    uid: u32,
-    gid: u32,
-    pid: u32,
+    /// What the sender filled in.
+    pub(crate) args: FuseArgs,
+    /// The credentials sent with it.
+    creds: Creds,
     /// The unique id, set when the request is queued (0 before).
     unique: AtomicU64,
-    input: ArgBuf,
-    pub(crate) out: OutSpec,
-    pub(crate) force: bool,
-    /// Bytes of request extensions at the end of the input.
-    ext_len: usize,
-    /// Ends once read by the daemon (see [`Args::noreply`]).
-    pub(crate) noreply: bool,
-    /// The unique id the daemon sees, if not 0.
-    reply_unique: u64,
-    /// See [`Args::data`].
-    data: Option<IterPages>,
     /// A task waits for the request's end on `waitq`.
     waited: bool,
     /// Counted in `num_background`, with a slot released when it ends.
@@ -481,46 +495,58 @@ pub(crate) enum Waiter {
 }
 
 impl Request {
-    /// Builds a request: one allocation; its reply buffer comes with the reply.
+    /// A new request with no input yet, to be built in place (see [`Args`]).
+    fn init(opcode: u32, nodeid: u64, out: OutSpec) -> impl PinInit<Request> {
+        pin_init!(Request {
+            args: FuseArgs {
+                opcode,
+                nodeid,
+                input: ArgBuf::new(),
+                out,
+                nocreds: false,
+                force: false,
+                ext_len: 0,
+                noreply: false,
+                reply_unique: 0,
+                data: None,
+            },
+            creds: Creds {
+                uid: 0,
+                gid: 0,
+                pid: 0,
+            },
+            unique: AtomicU64::new(0),
+            waited: false,
+            background: AtomicBool::new(false),
+            end: None,
+            reply: SetOnce::new(),
+            state: State {
+                phase: AtomicU8::new(Phase::New as u8),
+                error: AtomicI32::new(0),
+                interrupted: AtomicBool::new(false),
+                intr_queued: AtomicBool::new(false),
+            },
+            waitq <- wait_queue!("fuse_req.waitq"),
+            links <- ListLinks::new(),
+            intr_links <- ListLinks::new(),
+            in_queue <- AtomicTracker::new(),
+            in_intr_queue <- AtomicTracker::new(),
+        })
+    }
+
+    /// The request built in `args`, to be queued: sent with `creds`, ended by `end`, waited
+    /// for or not. Its reply buffer comes with the reply.
     pub(crate) fn new(
-        args: Args,
+        mut args: Args,
         creds: Creds,
         end: Option<Arc<dyn RequestEnd>>,
         waiter: Waiter,
-    ) -> Result<Arc<Request>> {
-        Arc::pin_init(
-            pin_init!(Request {
-                opcode: args.opcode,
-                nodeid: args.nodeid,
-                uid: creds.uid,
-                gid: creds.gid,
-                pid: creds.pid,
-                unique: AtomicU64::new(0),
-                input: args.input,
-                out: args.out,
-                force: args.force,
-                ext_len: args.ext_len,
-                noreply: args.noreply,
-                reply_unique: args.reply_unique,
-                data: args.data,
-                waited: waiter == Waiter::Task,
-                background: AtomicBool::new(false),
-                end,
-                reply: SetOnce::new(),
-                state: State {
-                    phase: AtomicU8::new(Phase::New as u8),
-                    error: AtomicI32::new(0),
-                    interrupted: AtomicBool::new(false),
-                    intr_queued: AtomicBool::new(false),
-                },
-                waitq <- wait_queue!("fuse_req.waitq"),
-                links <- ListLinks::new(),
-                intr_links <- ListLinks::new(),
-                in_queue <- AtomicTracker::new(),
-                in_intr_queue <- AtomicTracker::new(),
-            }),
-            GFP_KERNEL,
-        )
+    ) -> Arc<Request> {
+        let u = args.unpinned();
+        *u.creds = creds;
+        *u.end = end;
+        *u.waited = waiter == Waiter::Task;
+        args.0.into()
     }
 
     /// The queue's reference to a request that is in no queue.
@@ -531,36 +557,36 @@ impl Request {
     /// The total size the daemon reads: header and arguments.
     pub(crate) fn wire_len(&self) -> usize {
         core::mem::size_of::<bindings::fuse_in_header>()
-            + self.input.len()
-            + self.data.as_ref().map_or(0, |d| d.len())
+            + self.args.input.len()
+            + self.args.data.as_ref().map_or(0, |d| d.len())
     }
 
     /// The header the daemon reads.
     pub(crate) fn header(&self) -> bindings::fuse_in_header {
         let mut h = bindings::fuse_in_header::zeroed();
         h.len = self.wire_len() as u32;
-        h.opcode = self.opcode;
-        h.unique = if self.reply_unique != 0 {
-            self.reply_unique
+        h.opcode = self.args.opcode;
+        h.unique = if self.args.reply_unique != 0 {
+            self.args.reply_unique
         } else {
             self.unique()
         };
-        h.nodeid = self.nodeid;
-        h.uid = self.uid;
-        h.gid = self.gid;
-        h.pid = self.pid;
-        h.total_extlen = (self.ext_len / 8) as u16;
+        h.nodeid = self.args.nodeid;
+        h.uid = self.creds.uid;
+        h.gid = self.creds.gid;
+        h.pid = self.creds.pid;
+        h.total_extlen = (self.args.ext_len / 8) as u16;
         h
     }
 
     /// The input arguments.
     pub(crate) fn input(&self) -> &[u8] {
-        self.input.as_slice()
+        self.args.input.as_slice()
     }
 
     /// The data left in pages, which comes after the input.
     pub(crate) fn data_pages(&self) -> Option<&IterPages> {
-        self.data.as_ref()
+        self.args.data.as_ref()
     }
 
     /// Copies the header and the input arguments, not the data in pages, to `to`.
@@ -572,7 +598,7 @@ impl Request {
     /// Copies the header and the arguments, data included, to the daemon's buffer.
     pub(crate) fn copy_to(&self, to: &mut IovIter) -> Result {
         self.copy_head_to(to)?;
-        match &self.data {
+        match &self.args.data {
             Some(data) => data.copy_to(to),
             None => Ok(()),
         }
@@ -695,7 +721,7 @@ impl Request {
 
     /// Whether this opcode's too-big requests fail with `E2BIG` rather than `EIO`.
     pub(crate) fn too_big_error(&self) -> i32 {
-        if self.opcode == proto::op::SETXATTR {
+        if self.args.opcode == proto::op::SETXATTR {
             E2BIG.to_errno()
         } else {
             EIO.to_errno()
