@@ -18,6 +18,7 @@ pub(crate) mod fs_context;
 pub(crate) mod fs_file;
 pub(crate) mod fs_type;
 pub(crate) mod iattr;
+pub(crate) mod inline_vec;
 pub(crate) mod inode;
 pub(crate) mod iov_iter;
 pub(crate) mod kstat;

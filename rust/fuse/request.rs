@@ -16,6 +16,7 @@
 
 use super::proto::{self, Wire};
 use crate::bindings;
+use crate::kernel_ext::inline_vec::InlineVec;
 use crate::kernel_ext::iov_iter::{IovIter, IterPages, ReadBuf};
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
@@ -23,6 +24,7 @@ use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU64, AtomicU8,
     Ordering::{self, SeqCst},
 };
+use kernel::alloc::allocator::KVmalloc;
 use kernel::{
     list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
     prelude::*,
@@ -113,89 +115,43 @@ pub(crate) trait RequestEnd: Send + Sync {
 /// and the usual names; longer ones (WRITE data, long names, xattr values) go to the heap.
 const INLINE_ARGS: usize = 128;
 
-/// The input arguments of a request, concatenated: inside for short ones, else on the heap.
-///
-/// The heap vector is made only when needed: dropping even an empty `KVVec` calls the
-/// allocator (`kvrealloc()` to size 0), which on the fast path costs as much as the rest of
-/// the arguments.
-///
-/// # Invariants
-///
-/// Until `heap` is `Some`, the arguments are `inline[..len]`; after that, all of `heap`.
-pub(crate) struct ArgBuf {
-    inline: [u8; INLINE_ARGS],
-    len: usize,
-    heap: Option<KVVec<u8>>,
-}
+/// The input arguments of a request, concatenated: inside for short ones, else on the heap
+/// (only when needed: dropping even an empty `KVVec` calls the allocator).
+pub(crate) struct ArgBuf(InlineVec<u8, INLINE_ARGS, KVmalloc>);
 
 impl ArgBuf {
     const fn new() -> ArgBuf {
-        ArgBuf {
-            inline: [0; INLINE_ARGS],
-            len: 0,
-            heap: None,
-        }
+        ArgBuf(InlineVec::new(0))
     }
 
     /// The bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
-        match &self.heap {
-            Some(h) => h,
-            None => &self.inline[..self.len],
-        }
+        self.0.as_slice()
     }
 
     /// The bytes, to change.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        match &mut self.heap {
-            Some(h) => h,
-            None => &mut self.inline[..self.len],
-        }
+        self.0.as_mut_slice()
     }
 
     /// The number of bytes.
     pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    /// Makes room for `more` bytes on the heap, moving the inline bytes there first; returns
-    /// the heap.
-    fn spill(&mut self, more: usize) -> Result<&mut KVVec<u8>> {
-        if self.heap.is_none() {
-            let mut heap = KVVec::with_capacity(self.len + more, GFP_KERNEL)?;
-            heap.extend_from_slice(&self.inline[..self.len], GFP_KERNEL)?;
-            self.heap = Some(heap);
-        }
-        self.heap.as_mut().ok_or(ENOMEM)
+        self.0.len()
     }
 
     /// Appends `bytes`.
     pub(crate) fn extend(&mut self, bytes: &[u8]) -> Result {
-        if self.heap.is_none() && self.len + bytes.len() <= INLINE_ARGS {
-            self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-            self.len += bytes.len();
-            return Ok(());
-        }
-        self.spill(bytes.len())?
-            .extend_from_slice(bytes, GFP_KERNEL)?;
-        Ok(())
+        self.0.extend_from_slice(bytes, GFP_KERNEL)
     }
 
     /// Appends up to `len` bytes from `from`; returns how many (short on a fault).
     fn append_from(&mut self, from: &mut IovIter, len: usize) -> Result<usize> {
-        from.append_up_to(self.spill(len)?, len)
+        from.append_up_to(self.0.heap(len, GFP_KERNEL)?, len)
     }
 
     /// Shortens the arguments to `len` bytes (a longer `len` changes nothing).
     fn truncate(&mut self, len: usize) {
-        match &mut self.heap {
-            None => self.len = self.len.min(len),
-            Some(h) if len < h.len() => {
-                // SAFETY: `len` is less than the length, and `u8` needs no drop.
-                unsafe { h.set_len(len) };
-            }
-            Some(_) => {}
-        }
+        self.0.truncate(len)
     }
 
     /// Removes the bytes `start..end`.
@@ -330,14 +286,10 @@ impl FuseArgs {
         self.append_from(from, len)
     }
 
-    /// The pages of data that come after `input`, made with room for `pages` pages if there
-    /// are none yet (page-cache data that write-back copies in). Never with extensions.
-    pub(crate) fn data_pages(&mut self, pages: usize) -> Result<&mut IterPages> {
-        let d = match self.data.take() {
-            Some(d) => d,
-            None => IterPages::with_capacity(pages)?,
-        };
-        Ok(self.data.insert(d))
+    /// The pages of data that come after `input`, made empty if there are none yet
+    /// (page-cache data that write-back copies in). Never with extensions.
+    pub(crate) fn data_pages(&mut self) -> &mut IterPages {
+        self.data.get_or_insert_with(IterPages::new)
     }
 
     /// Appends request extensions (`fuse_ext_header` records), counted in the header's

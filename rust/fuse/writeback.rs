@@ -224,15 +224,13 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
     })
 }
 
-/// Appends a folio's data to a WRITE of at most `max` bytes, whose range then covers the
-/// folio.
+/// Appends a folio's data to a WRITE, whose range then covers the folio.
 fn append(
     pw: &mut PendingWrite,
     size: usize,
-    max: usize,
     copy: impl FnOnce(&mut IterPages) -> Result,
 ) -> Result {
-    copy(pw.args.data_pages(max.div_ceil(PAGE_SIZE))?)?;
+    copy(pw.args.data_pages())?;
     pw.len += size;
     // The folio leaves write-back now; its pages count as such until the daemon answers
     // (C's `WB_WRITEBACK` accounting), which dirty throttling needs to see the mount's pace.
@@ -453,7 +451,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
                 batch.insert(new_write(&inode, ff, pos)?)
             }
         };
-        append(pw, size, max, |p| folio.copy_to(p))?;
+        append(pw, size, |p| folio.copy_to(p))?;
         folio.written();
         Ok(())
     });
@@ -502,7 +500,7 @@ pub(crate) fn launder_folio(inode: &Inode, folio: &LaunderFolio<'_>) -> Result {
     let ff = write_file(inode).ok_or(EIO)?;
     let mut pw = new_write(inode, &ff, folio.pos())?;
     let size = folio.size();
-    append(&mut pw, size, size, |p| folio.copy_to(p))?;
+    append(&mut pw, size, |p| folio.copy_to(p))?;
     submit(inode, pw);
     wait_page(inode, folio.pos())
 }

@@ -2,6 +2,7 @@
 
 //! I/O vector iterators (`struct iov_iter`) of `read_iter`/`write_iter` calls.
 
+use super::inline_vec::InlineVec;
 use crate::bindings as local;
 use core::ptr;
 use kernel::{
@@ -230,7 +231,7 @@ impl IovIter {
         // SAFETY: The iterator is live; this only reads it.
         let user = unsafe { local::rust_fuse_user_backed_iter(self.as_raw()) };
         let mut pages = IterPages {
-            pieces: KVec::with_capacity(len.div_ceil(PAGE_SIZE) + 1, GFP_KERNEL)?,
+            pieces: InlineVec::with_capacity(NO_PIECE, len.div_ceil(PAGE_SIZE) + 1, GFP_KERNEL)?,
             len: 0,
             user,
             written: false,
@@ -408,7 +409,19 @@ impl Drop for PageRef {
     }
 }
 
+/// Pieces of [`IterPages`] kept inside it: a 4 KiB write-back or O_DIRECT WRITE, even from
+/// an unaligned buffer, needs no allocation for them.
+const INLINE_PIECES: usize = 4;
+
+/// An unused slot of [`IterPages::pieces`].
+const NO_PIECE: Piece = Piece {
+    page: ptr::null_mut(),
+    off: 0,
+    len: 0,
+};
+
 /// One referenced page of [`IterPages`] and the bytes of it that belong to the iterator.
+#[derive(Clone, Copy)]
 struct Piece {
     page: *mut bindings::page,
     off: u32,
@@ -425,7 +438,7 @@ struct Piece {
 ///
 /// Each piece holds a page reference, and `len` is the sum of the pieces' lengths.
 pub(crate) struct IterPages {
-    pieces: KVec<Piece>,
+    pieces: InlineVec<Piece, INLINE_PIECES>,
     len: usize,
     user: bool,
     written: bool,
@@ -437,14 +450,14 @@ unsafe impl Send for IterPages {}
 unsafe impl Sync for IterPages {}
 
 impl IterPages {
-    /// No pages yet, with room for `pages` of them.
-    pub(crate) fn with_capacity(pages: usize) -> Result<IterPages> {
-        Ok(IterPages {
-            pieces: KVec::with_capacity(pages, GFP_KERNEL)?,
+    /// No pages yet.
+    pub(crate) const fn new() -> IterPages {
+        IterPages {
+            pieces: InlineVec::new(NO_PIECE),
             len: 0,
             user: false,
             written: false,
-        })
+        }
     }
 
     /// The number of bytes behind the pages.
@@ -496,7 +509,7 @@ impl IterPages {
     /// New references to the pages, each with the bytes of it that hold data, in order.
     pub(crate) fn page_refs(&self) -> Result<KVec<PageRef>> {
         let mut refs = KVec::with_capacity(self.pieces.len(), GFP_KERNEL)?;
-        for p in self.pieces.iter() {
+        for p in self.pieces.as_slice() {
             // SAFETY: The piece holds a page reference (type invariant), so the page is live
             // and another reference may be taken.
             unsafe { local::rust_fuse_get_page(p.page) };
@@ -516,7 +529,7 @@ impl IterPages {
     pub(crate) fn truncate(&mut self, len: usize) {
         let mut kept = 0usize;
         let mut keep = 0usize;
-        for p in self.pieces.iter_mut() {
+        for p in self.pieces.as_mut_slice() {
             if kept >= len {
                 break;
             }
@@ -525,12 +538,10 @@ impl IterPages {
             kept += p.len as usize;
             keep += 1;
         }
-        for p in self.pieces.iter().skip(keep) {
+        for p in self.pieces.as_slice().iter().skip(keep) {
             self.put(p);
         }
-        // SAFETY: `keep` is at most the length; the pieces past it were put, and `Piece`
-        // needs no drop.
-        unsafe { self.pieces.set_len(keep) };
+        self.pieces.truncate(keep);
         self.len = kept;
     }
 
@@ -558,13 +569,14 @@ impl IterPages {
     /// walked so (a `kvec`), the rest goes through the usual copy routines.
     fn copy_with(&self, other: &mut IovIter, n: usize, dir: Direction) -> usize {
         let written = dir == Direction::FromPages;
-        let len = |i: usize| self.pieces.get(i).map(|p| p.len as usize);
+        let pieces = self.pieces.as_slice();
+        let len = |i: usize| pieces.get(i).map(|p| p.len as usize);
         let SpanEnd {
             mut done,
             mut idx,
             mut off,
         } = other.for_each_span(n, written, len, |i, at, mem, k| {
-            let Some(p) = self.pieces.get(i) else {
+            let Some(p) = pieces.get(i) else {
                 return;
             };
             // SAFETY: The piece holds a page reference (type invariant), mapped for the copy;
@@ -582,7 +594,7 @@ impl IterPages {
             };
         });
         while done < n {
-            let Some(p) = self.pieces.get(idx) else {
+            let Some(p) = pieces.get(idx) else {
                 break;
             };
             let k = (p.len as usize - off).min(n - done);
@@ -626,7 +638,7 @@ enum Direction {
 
 impl Drop for IterPages {
     fn drop(&mut self) {
-        for p in self.pieces.iter() {
+        for p in self.pieces.as_slice() {
             self.put(p);
         }
     }
