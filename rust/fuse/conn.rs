@@ -21,7 +21,7 @@ use crate::kernel_ext::{
     error::{econnaborted, econnrefused, enotconn, eoverflow},
     list::take_where,
     set_once::SetOnce,
-    spinlock::{new_spinlock, SpinLock},
+    spinlock::{new_spinlock, SpinLock, SpinLockGuard},
     super_block::SbSlot,
     task::{self, PidNamespace},
     wait::{wait_queue, WaitMode, WaitQueue},
@@ -81,6 +81,35 @@ impl InputQueue {
         !self.pending.is_empty()
             || !self.interrupts.is_empty()
             || self.forgets.iter().next().is_some()
+    }
+}
+
+/// The input queue, locked ([`Conn::lock_iq`]). Dropping it publishes, under the lock,
+/// whether a reader has something to take (`Conn::iq_ready`), so that readers wait for
+/// work without taking the lock, as C's `request_pending()` is read without it.
+struct IqGuard<'a> {
+    iq: SpinLockGuard<'a, InputQueue>,
+    ready: &'a AtomicBool,
+}
+
+impl core::ops::Deref for IqGuard<'_> {
+    type Target = InputQueue;
+
+    fn deref(&self) -> &InputQueue {
+        &self.iq
+    }
+}
+
+impl core::ops::DerefMut for IqGuard<'_> {
+    fn deref_mut(&mut self) -> &mut InputQueue {
+        &mut self.iq
+    }
+}
+
+impl Drop for IqGuard<'_> {
+    fn drop(&mut self) {
+        let ready = !self.iq.connected || self.iq.has_work();
+        self.ready.store(ready, Ordering::Release);
     }
 }
 
@@ -239,6 +268,9 @@ impl ProcessingQueue {
 pub(crate) struct Conn {
     #[pin]
     iq: SpinLock<InputQueue>,
+    /// Whether a reader has something to take, or the queue is disconnected: kept by
+    /// [`IqGuard`], read without the lock by waiting readers.
+    iq_ready: AtomicBool,
     /// Readers of `/dev/fuse` (exclusive waits) and pollers.
     #[pin]
     iq_wait: WaitQueue,
@@ -318,6 +350,7 @@ impl Conn {
                     next_forget: 0,
                     forget_batch: 16,
                 }),
+                iq_ready: AtomicBool::new(false),
                 iq_wait <- wait_queue!("fuse_iqueue.waitq"),
                 state <- new_spinlock!(state),
                 blocked_wait <- wait_queue!("fuse_conn.blocked_waitq"),
@@ -424,7 +457,7 @@ impl Conn {
         to_end.push_all_back(&mut st.bg_queue);
         st.max_background = u32::MAX;
         let (interrupts, forgets) = {
-            let mut iq = self.iq.lock();
+            let mut iq = self.lock_iq();
             iq.connected = false;
             to_end.push_all_back(&mut iq.pending);
             (
@@ -638,7 +671,7 @@ impl Conn {
 
     /// Puts a request in the input queue and wakes a reader (C's `fuse_send_one()`).
     fn queue(&self, req: Queued) {
-        let mut iq = self.iq.lock();
+        let mut iq = self.lock_iq();
         if !iq.connected {
             drop(iq);
             self.end_request(&req.into_arc(), enotconn().to_errno());
@@ -682,7 +715,7 @@ impl Conn {
             if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
                 return Ok(());
             }
-            let mut iq = self.iq.lock();
+            let mut iq = self.lock_iq();
             if req.transition(Phase::Pending, Phase::Finished) {
                 let queued = take_where(&mut iq.pending, |r| core::ptr::eq(r, &**req));
                 drop(iq);
@@ -700,7 +733,7 @@ impl Conn {
 
     /// Queues a FUSE_INTERRUPT for `req` (C's `queue_interrupt()`).
     pub(crate) fn queue_interrupt(&self, req: &Arc<Request>) {
-        let mut iq = self.iq.lock();
+        let mut iq = self.lock_iq();
         if !iq.connected || !req.take_intr_slot() {
             return;
         }
@@ -720,7 +753,7 @@ impl Conn {
             return;
         }
         if req.clear_intr_slot() {
-            let mut iq = self.iq.lock();
+            let mut iq = self.lock_iq();
             let queued = take_where(&mut iq.interrupts, |r| core::ptr::eq(r, &**req));
             drop(iq);
             drop(queued);
@@ -757,7 +790,7 @@ impl Conn {
 
     /// Queues a FORGET of `nlookup` lookups of `nodeid` (C's `fuse_queue_forget()`).
     pub(crate) fn queue_forget(&self, slot: ForgetSlot, nodeid: u64, nlookup: u64) {
-        let mut iq = self.iq.lock();
+        let mut iq = self.lock_iq();
         if !iq.connected {
             return;
         }
@@ -769,6 +802,14 @@ impl Conn {
         self.iq_wait.wake_one();
     }
 
+    /// Locks the input queue.
+    fn lock_iq(&self) -> IqGuard<'_> {
+        IqGuard {
+            iq: self.iq.lock(),
+            ready: &self.iq_ready,
+        }
+    }
+
     /// Takes the next thing for a reader of `nbytes` (C's `fuse_dev_do_read()` order:
     /// interrupts, then forgets, then requests), waiting unless `nonblock`.
     pub(crate) fn take_for_reader(&self, nbytes: usize, nonblock: bool) -> Result<Taken> {
@@ -777,7 +818,7 @@ impl Conn {
         let mut fbuf = None;
         loop {
             let mut take = || -> Option<Result<Take>> {
-                let mut iq = self.iq.lock();
+                let mut iq = self.lock_iq();
                 if !iq.connected {
                     return Some(Ok(Take::Taken(Taken::Disconnected)));
                 }
@@ -820,12 +861,17 @@ impl Conn {
                 req.transition(Phase::Pending, Phase::Reading);
                 Some(Ok(Take::Taken(Taken::Request(req))))
             };
-            let took = if nonblock {
-                take().unwrap_or(Err(EAGAIN))
-            } else {
-                self.iq_wait
-                    .wait(WaitMode::Interruptible, true, take)
-                    .and_then(|r| r)
+            // As C: a look under the lock, then, if there was nothing, a wait that reads
+            // `iq_ready` without it, and another look.
+            let took = match take() {
+                Some(took) => took,
+                None if nonblock => Err(EAGAIN),
+                None => {
+                    self.iq_wait.wait(WaitMode::Interruptible, true, || {
+                        self.iq_ready.load(Ordering::Acquire).then_some(())
+                    })?;
+                    continue;
+                }
             };
             match took? {
                 Take::Taken(t) => return Ok(t),
@@ -976,7 +1022,7 @@ impl Conn {
 
     /// Whether a reader has something to take (for `poll`).
     pub(crate) fn poll_state(&self) -> (bool, bool) {
-        let iq = self.iq.lock();
+        let iq = self.lock_iq();
         (iq.connected, iq.has_work())
     }
 

@@ -25,11 +25,14 @@
 
 use kernel::{
     bindings,
-    sync::lock::{Backend, Lock},
+    sync::lock::{Backend, Guard, Lock},
 };
 
 /// A spin lock ([`DirectSpinLockBackend`]); create one with [`new_spinlock!`].
 pub(crate) type SpinLock<T> = Lock<T, DirectSpinLockBackend>;
+
+/// A held [`SpinLock`].
+pub(crate) type SpinLockGuard<'a, T> = Guard<'a, T, DirectSpinLockBackend>;
 
 /// Creates a [`SpinLock`] initialiser with the given name (or the source location) and a
 /// new lock class, as upstream's `new_spinlock!`.
