@@ -487,7 +487,7 @@ impl Conn {
     /// Counts a request out of `num_waiting`, waking an unmount waiting for the last one.
     fn request_gone(&self) {
         if self.num_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.blocked_wait.wake_all();
+            self.blocked_wait.wake_all_sleepers();
         }
     }
 
@@ -767,7 +767,7 @@ impl Conn {
             st.active_background = st.active_background.saturating_sub(1);
             self.flush_background(&mut st);
             drop(st);
-            self.blocked_wait.wake_all();
+            self.blocked_wait.wake_all_sleepers();
         }
         // The reply is taken out first: the end step runs without the request's lock (it may
         // take the super block slot, folio locks...).
@@ -778,7 +778,7 @@ impl Conn {
             }
         }
         if req.waited() {
-            req.waitq.wake_all();
+            req.waitq.wake_all_sleepers();
         }
         self.request_gone();
     }

@@ -310,7 +310,7 @@ fn finish(end: &WriteEnd, stage: Stage, result: Result) {
     // The caller holds another reference: this is never the last one.
     drop(tracked);
     inode.super_block().writeback_done(pages);
-    inode.data().write_wait.wake_all();
+    inode.data().write_wait.wake_all_sleepers();
 }
 
 /// The page range of a page-cache WRITE, and its pages of data, counted as under

@@ -114,6 +114,32 @@ impl WaitQueue {
         unsafe { bindings::__wake_up(self.as_raw(), bindings::TASK_NORMAL, 0, ptr::null_mut()) };
     }
 
+    /// Wakes every waiter if there may be one (`wq_has_sleeper()`, then `wake_up_all()`):
+    /// for queues that are usually empty when their condition changes. The caller has made
+    /// the condition true before; the full barrier here pairs with the one a waiter passes
+    /// between queueing itself and testing the condition, so that either the waiter sees
+    /// the condition or this sees the waiter.
+    pub(crate) fn wake_all_sleepers(&self) {
+        if self.has_sleeper() {
+            self.wake_all();
+        }
+    }
+
+    /// Whether a task may be waiting: a full barrier, then a look at the list
+    /// (`wq_has_sleeper()`).
+    fn has_sleeper(&self) -> bool {
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        let wq = self.as_raw();
+        // SAFETY: `wq` is an initialised wait queue (type invariant); `head.next` is read
+        // without its lock, as `waitqueue_active()` reads it (`READ_ONCE()`): the value may
+        // be stale but is a valid pointer, and is only compared.
+        let (head, next) = unsafe {
+            let head = ptr::addr_of_mut!((*wq).head);
+            (head, ptr::read_volatile(ptr::addr_of!((*head).next)))
+        };
+        next != head
+    }
+
     /// Wakes every non-exclusive waiter and one exclusive waiter (`wake_up()`).
     pub(crate) fn wake_one(&self) {
         // SAFETY: `self` is an initialised wait queue.
