@@ -273,6 +273,22 @@ void rust_fuse_folio_mark_uptodate(struct folio *folio)
 	folio_mark_uptodate(folio);
 }
 
+size_t rust_fuse_copy_folio_from_iter_atomic(struct folio *folio, size_t offset,
+					     size_t bytes, struct iov_iter *i)
+{
+	return copy_folio_from_iter_atomic(folio, offset, bytes, i);
+}
+
+size_t rust_fuse_fault_in_iter_readable(const struct iov_iter *i, size_t bytes)
+{
+	return fault_in_iov_iter_readable(i, bytes);
+}
+
+struct page *rust_fuse_folio_page(struct folio *folio, unsigned long n)
+{
+	return folio_page(folio, n);
+}
+
 struct inode *rust_fuse_folio_inode(struct folio *folio)
 {
 	return folio->mapping->host;

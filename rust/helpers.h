@@ -92,6 +92,10 @@ void rust_fuse_put_page(struct page *page);
 void rust_fuse_page_dirtied(struct page *page, bool user);
 bool rust_fuse_user_backed_iter(const struct iov_iter *i);
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
+size_t rust_fuse_copy_folio_from_iter_atomic(struct folio *folio, size_t offset,
+					     size_t bytes, struct iov_iter *i);
+size_t rust_fuse_fault_in_iter_readable(const struct iov_iter *i, size_t bytes);
+struct page *rust_fuse_folio_page(struct folio *folio, unsigned long n);
 struct inode *rust_fuse_folio_inode(struct folio *folio);
 
 struct folio *rust_fuse_filemap_grab_folio(struct address_space *mapping,

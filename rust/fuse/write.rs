@@ -5,8 +5,9 @@
 //! FSYNC/FSYNCDIR, FALLOCATE, LSEEK for `SEEK_DATA`/`SEEK_HOLE` and COPY_FILE_RANGE.
 //!
 //! Without the writeback cache every write goes to the daemon before `write(2)` returns.
-//! The cached pages of the written range are dropped after the WRITE (rather than filled
-//! before it, as the C module does), so the next read fetches what the daemon stored.
+//! As in the C module, a buffered write is copied into the page cache first and the WRITE
+//! carries those pages, so that reading back what was written needs no READ; a direct write
+//! goes from the caller's pages and drops the cached pages of its range.
 
 use super::{
     conn::{Negotiated, Unsupported},
@@ -20,6 +21,7 @@ use super::{
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
+    address_space::GrabbedFolio,
     error::{enosys, eopnotsupp},
     file::{File, Kiocb},
     iov_iter::IovIter,
@@ -89,6 +91,8 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
     let neg = conn.neg();
     let max = max_write_bytes(neg);
     let in_size = write_in_size(neg);
+    let inode: ARef<Inode> = iocb.file().inode::<FuseFs>().into();
+    let inode = &*inode;
     let start = iocb.pos();
     let mut pos = start;
     let mut done = 0usize;
@@ -116,7 +120,17 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
             &[&inarg.as_bytes()[..in_size]],
             OutSpec::fixed(size_of::<b::fuse_write_out>()),
         )?;
-        let copied = args.append_data(from, chunk)?;
+        let (copied, locked) = if direct {
+            (args.append_data(from, chunk)?, None)
+        } else {
+            match fill_cache_pages(inode, &mut args, from, pos, chunk, neg.max_pages as usize) {
+                Ok(filled) => filled,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        };
         if copied == 0 {
             err = Some(EFAULT);
             break;
@@ -125,19 +139,33 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
             inarg.size = copied as u32;
             args.patch(0, &inarg.as_bytes()[..in_size]);
         }
-        let written = match conn.send(args) {
-            Ok(r) => r.get::<b::fuse_write_out>().size as usize,
+        let answer = conn
+            .send(args)
+            .map(|r| r.get::<b::fuse_write_out>().size as usize);
+        // A page that was not up to date and is written in part stays locked until here.
+        drop(locked);
+        let kept = match answer {
+            Ok(w) if w <= copied => w,
+            _ => 0,
+        };
+        if !direct && kept < copied {
+            // What the daemon did not take must not stay in the page cache.
+            let (first, last) = page_range(pos + kept as i64, copied - kept);
+            let _ = inode.invalidate_pages_range(first, last);
+        }
+        let written = match answer {
+            Ok(w) if w <= copied => w,
+            Ok(_) => {
+                from.revert(copied);
+                err = Some(EIO);
+                break;
+            }
             Err(e) => {
                 from.revert(copied);
                 err = Some(e);
                 break;
             }
         };
-        if written > copied {
-            from.revert(copied);
-            err = Some(EIO);
-            break;
-        }
         done += written;
         pos += written as i64;
         if written < copied {
@@ -150,8 +178,7 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
             break;
         }
     }
-    if done > 0 {
-        let inode = iocb.file().inode::<FuseFs>();
+    if direct && done > 0 {
         let (first, last) = page_range(start, done);
         let _ = inode.invalidate_pages_range(first, last);
     }
@@ -160,6 +187,68 @@ fn send_writes(ff: &FuseFile, iocb: &mut Kiocb, from: &mut IovIter, direct: bool
         Some(e) if done == 0 => Err(e),
         _ => Ok(done),
     }
+}
+
+/// Copies up to `len` bytes of a write-through at `pos` from `from` into the page cache and
+/// references those pages as the data of the WRITE in `args` (C's `fuse_fill_write_pages()`):
+/// the page cache then holds what was written, and the daemon's read copies it from there.
+/// At most `max_pages` pages, ending early where a page is left incomplete. A page written
+/// whole becomes up to date; one written in part that was not up to date ends the WRITE and
+/// is returned locked, to be released once the WRITE is answered. Returns the bytes copied
+/// (0 if the memory behind `from` faults at once).
+fn fill_cache_pages(
+    inode: &Inode,
+    args: &mut Args,
+    from: &mut IovIter,
+    pos: i64,
+    len: usize,
+    max_pages: usize,
+) -> Result<(usize, Option<GrabbedFolio>)> {
+    let mut copied = 0usize;
+    let mut pages = 0usize;
+    while copied < len && pages < max_pages.max(1) {
+        let at = pos + copied as i64;
+        let off = at as usize & (PAGE_SIZE - 1);
+        let k = (PAGE_SIZE - off).min(len - copied);
+        // The copy into a locked folio takes no fault (see `copy_from_iter_atomic`): the
+        // memory is faulted in first, and again if it went meanwhile.
+        if !from.fault_in_readable(k) {
+            break;
+        }
+        // A WRITE of this page from write-back still in flight goes first (C's
+        // `fuse_wait_on_page_writeback()`).
+        let folio = match writeback::wait_page(inode, at)
+            .and_then(|()| inode.grab_folio(at as u64 / PAGE_SIZE as u64))
+        {
+            Ok(folio) => folio,
+            Err(e) if copied == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let n = folio.copy_from_iter_atomic(off, k, from);
+        if n == 0 {
+            continue;
+        }
+        if off == 0 && n == folio.size() {
+            folio.mark_uptodate();
+        }
+        if let Err(e) = folio.add_to(args.data_pages(), off, n) {
+            from.revert(n);
+            return if copied == 0 {
+                Err(e)
+            } else {
+                Ok((copied, None))
+            };
+        }
+        copied += n;
+        pages += 1;
+        if !folio.is_uptodate() {
+            return Ok((copied, Some(folio)));
+        }
+        if (off + n) % PAGE_SIZE != 0 {
+            break;
+        }
+    }
+    Ok((copied, None))
 }
 
 /// `file_operations.write_iter` (C's `fuse_file_write_iter()`): with the writeback cache,

@@ -6,7 +6,7 @@
 use super::{
     fs_type::FileSystem,
     inode::Inode,
-    iov_iter::{IovIter, SpanEnd},
+    iov_iter::{IovIter, IterPages, SpanEnd},
 };
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
@@ -325,6 +325,45 @@ impl GrabbedFolio {
     pub(crate) fn is_uptodate(&self) -> bool {
         // SAFETY: The folio is live (type invariant).
         unsafe { local::rust_fuse_folio_test_uptodate(self.as_raw()) }
+    }
+
+    /// Marks the folio as holding the file's data (`folio_mark_uptodate()`).
+    pub(crate) fn mark_uptodate(&self) {
+        // SAFETY: The folio is locked (type invariant), as marking it requires.
+        unsafe { local::rust_fuse_folio_mark_uptodate(self.as_raw()) };
+    }
+
+    /// Copies up to `len` bytes from `from` into the folio at `offset` (cut at its end) and
+    /// advances `from`; returns how many. It takes no page fault
+    /// (`copy_folio_from_iter_atomic()`): with the folio locked, a fault on a mapping of this
+    /// very folio would wait for that lock. Where the memory behind `from` is not resident
+    /// it copies less: the caller drops the folio, faults the memory in
+    /// ([`IovIter::fault_in_readable`]) and tries again.
+    pub(crate) fn copy_from_iter_atomic(
+        &self,
+        offset: usize,
+        len: usize,
+        from: &mut IovIter,
+    ) -> usize {
+        let len = len.min(self.size().saturating_sub(offset));
+        // SAFETY: We hold the folio's lock, which serialises writers; the range is in it, and
+        // the iterator is live and ours.
+        unsafe {
+            local::rust_fuse_copy_folio_from_iter_atomic(self.as_raw(), offset, len, from.as_raw())
+        }
+    }
+
+    /// References the bytes `[offset, offset + len)` of the folio (cut at its end) in
+    /// `pages`, as data for another task to copy (a WRITE from the page cache).
+    pub(crate) fn add_to(
+        &self,
+        pages: &mut IterPages,
+        offset: usize,
+        len: usize,
+    ) -> kernel::error::Result {
+        let len = len.min(self.size().saturating_sub(offset));
+        // SAFETY: The folio is referenced (type invariant) and the range is in it.
+        unsafe { pages.push_folio_range(self.0, offset, len) }
     }
 
     /// Zeroes bytes `[start, end)` of the folio (cut at its end).

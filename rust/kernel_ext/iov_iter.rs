@@ -209,6 +209,14 @@ impl IovIter {
         Ok(n)
     }
 
+    /// Faults in the memory behind the next `len` bytes for reading
+    /// (`fault_in_iov_iter_readable()`); returns whether any of it could be.
+    pub(crate) fn fault_in_readable(&mut self, len: usize) -> bool {
+        // SAFETY: The iterator is live; this only reads it.
+        let left = unsafe { local::rust_fuse_fault_in_iter_readable(self.as_raw(), len) };
+        left < len
+    }
+
     /// Appends exactly `len` bytes from the iterator to `buf` and advances, or fails with
     /// `EFAULT`, leaving both as they were.
     pub(crate) fn append_to<A: Allocator>(&mut self, buf: &mut Vec<u8, A>, len: usize) -> Result {
@@ -497,6 +505,49 @@ impl IterPages {
                 return Err(ENOMEM);
             }
             self.len += k;
+        }
+        Ok(())
+    }
+
+    /// Appends references to the bytes `[offset, offset + len)` of `folio`, page by page (a
+    /// folio of the page cache whose data another task copies); `ENOMEM` leaves the pages
+    /// added so far.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps the folio alive (a reference or its lock) for the call, and the range
+    /// is within it.
+    pub(crate) unsafe fn push_folio_range(
+        &mut self,
+        folio: ptr::NonNull<bindings::folio>,
+        offset: usize,
+        len: usize,
+    ) -> Result {
+        let end = offset + len;
+        let mut at = offset;
+        while at < end {
+            let off = at % PAGE_SIZE;
+            let k = (PAGE_SIZE - off).min(end - at);
+            // SAFETY: The folio is alive and holds the page at `at` (caller's guarantee); the
+            // new reference keeps the page when the folio's is gone.
+            let page = unsafe {
+                let page = local::rust_fuse_folio_page(folio.as_ptr(), (at / PAGE_SIZE) as _);
+                local::rust_fuse_get_page(page);
+                page
+            };
+            // CAST: `off` and `k` are at most `PAGE_SIZE`.
+            let piece = Piece {
+                page,
+                off: off as u32,
+                len: k as u32,
+            };
+            if self.pieces.push(piece, GFP_KERNEL).is_err() {
+                // SAFETY: The reference was taken above and is used by nothing.
+                unsafe { local::rust_fuse_put_page(page) };
+                return Err(ENOMEM);
+            }
+            self.len += k;
+            at += k;
         }
         Ok(())
     }
