@@ -22,7 +22,7 @@ use crate::kernel_ext::{
     task,
     wait::{wait_queue, WaitQueue},
 };
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::{
     bindings,
     prelude::*,
@@ -72,6 +72,9 @@ pub(crate) struct FuseInode {
     /// Woken when a page-cache WRITE ends.
     #[pin]
     pub(crate) write_wait: WaitQueue,
+    /// The page-cache WRITEs in flight (the length of `write`'s in-flight list, changed
+    /// under that lock): read without it where none in flight is the common case.
+    pub(crate) writes_in_flight: AtomicUsize,
 }
 
 impl FuseInode {
@@ -94,6 +97,7 @@ impl FuseInode {
             init_rdplus: AtomicBool::new(false),
             write <- new_spinlock!(WriteState::new()),
             write_wait <- wait_queue!("fuse_inode_write_wait"),
+            writes_in_flight: AtomicUsize::new(0),
         })
     }
 }

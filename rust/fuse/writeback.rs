@@ -33,6 +33,7 @@ use crate::kernel_ext::{
     writeback::{DirtyFolio, LaunderFolio, Vma, Writeback},
 };
 use core::mem::size_of;
+use core::sync::atomic::Ordering;
 use kernel::{
     bindings,
     list::{List, ListArc, ListLinks},
@@ -211,6 +212,7 @@ fn new_write(inode: &Inode, ff: &Arc<FuseFile>, pos: i64) -> Result<PendingWrite
         let mut st = fi.write.lock();
         st.building += 1;
         st.in_flight.push_back(tracked);
+        fi.writes_in_flight.fetch_add(1, Ordering::Release);
     }
     // From here on, dropping it undoes the counting.
     Ok(PendingWrite {
@@ -304,6 +306,12 @@ fn finish(end: &WriteEnd, stage: Stage, result: Result) {
     let (tracked, pages) = {
         let mut st = inode.data().write.lock();
         let tracked = take_where(&mut st.in_flight, |w| core::ptr::eq(w, end));
+        if tracked.is_some() {
+            inode
+                .data()
+                .writes_in_flight
+                .fetch_sub(1, Ordering::Release);
+        }
         st.leave(stage);
         (tracked, end.span.access(&st).pages)
     };
@@ -358,6 +366,12 @@ impl RequestEnd for WriteEnd {
 pub(crate) fn wait_page(inode: &Inode, pos: i64) -> Result {
     let index = pos as u64 / PAGE_SIZE as u64;
     let fi = inode.data();
+    // The callers hold the folio locked (or the inode's lock, for write-through), and a
+    // WRITE of the page joins the in-flight list before write-back unlocks its folio: with
+    // none in flight now, none of this page can be.
+    if fi.writes_in_flight.load(Ordering::Acquire) == 0 {
+        return Ok(());
+    }
     fi.write_wait
         .wait(WaitMode::Killable, false, || {
             (!fi.write.lock().overlaps(index, index)).then_some(())
