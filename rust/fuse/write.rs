@@ -216,28 +216,36 @@ fn fill_cache_pages(
             break;
         }
         // A WRITE of this page from write-back still in flight goes first (C's
-        // `fuse_wait_on_page_writeback()`).
-        let folio = match writeback::wait_page(inode, at)
-            .and_then(|()| inode.grab_folio(at as u64 / PAGE_SIZE as u64))
+        // `fuse_wait_on_page_writeback()`), waited for with the folio locked, so that no
+        // write-back of older data of the page can start after the wait.
+        let folio = match inode
+            .grab_folio(at as u64 / PAGE_SIZE as u64)
+            .and_then(|folio| writeback::wait_page(inode, at).map(|()| folio))
         {
             Ok(folio) => folio,
             Err(e) if copied == 0 => return Err(e),
             Err(_) => break,
         };
-        let n = folio.copy_from_iter_atomic(off, k, from);
-        if n == 0 {
-            continue;
-        }
-        if off == 0 && n == folio.size() {
-            folio.mark_uptodate();
-        }
-        if let Err(e) = folio.add_to(args.data_pages(), off, n) {
-            from.revert(n);
+        // The page joins the WRITE before the copy, so that the bytes copied into the cache
+        // are always sent: a failure here leaves the folio as it was.
+        let pages_len = args.data_pages().len();
+        if let Err(e) = folio.add_to(args.data_pages(), off, k) {
+            args.data_pages().truncate(pages_len);
             return if copied == 0 {
                 Err(e)
             } else {
                 Ok((copied, None))
             };
+        }
+        let n = folio.copy_from_iter_atomic(off, k, from);
+        if n < k {
+            args.data_pages().truncate(pages_len + n);
+        }
+        if n == 0 {
+            continue;
+        }
+        if off == 0 && n == folio.size() {
+            folio.mark_uptodate();
         }
         copied += n;
         pages += 1;

@@ -366,9 +366,8 @@ impl RequestEnd for WriteEnd {
 pub(crate) fn wait_page(inode: &Inode, pos: i64) -> Result {
     let index = pos as u64 / PAGE_SIZE as u64;
     let fi = inode.data();
-    // The callers hold the folio locked (or the inode's lock, for write-through), and a
-    // WRITE of the page joins the in-flight list before write-back unlocks its folio: with
-    // none in flight now, none of this page can be.
+    // The callers hold the folio locked, and a WRITE of the page joins the in-flight list
+    // before write-back unlocks its folio: with none in flight now, none of this page can be.
     if fi.writes_in_flight.load(Ordering::Acquire) == 0 {
         return Ok(());
     }
