@@ -963,6 +963,113 @@ TEST(posix_locks_through_daemon)
 	teardown(fd);
 }
 
+/*
+ * Lock owner ids: the daemon sees one id per owner, the same at every request,
+ * and different ids for different owners. One process asks with three owners
+ * in turn (two open file descriptions for OFD locks, its file table for POSIX
+ * locks and FLUSH), so that each owner's id is asked again after another's.
+ */
+TEST(lock_owner_ids)
+{
+	struct fuse_init_out init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
+		.max_write = 4096, .flags = FUSE_POSIX_LOCKS,
+	};
+	uint64_t ids[16];
+	int n = 0, i, fd, st, code = -1;
+	pid_t pid;
+
+	fd = mount_raw(&init);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10 };
+		int f1, f2, r = 0;
+
+		child_prep();
+		f1 = open(MNT "/f", O_RDWR);
+		f2 = open(MNT "/f", O_RDWR);
+		if (f1 < 0 || f2 < 0)
+			_exit(100);
+		r |= fcntl(f1, F_OFD_GETLK, &fl);	/* owner f1 */
+		fl.l_type = F_WRLCK;
+		r |= fcntl(f2, F_OFD_GETLK, &fl);	/* owner f2 */
+		fl.l_type = F_WRLCK;
+		r |= fcntl(f1, F_GETLK, &fl);		/* owner: the file table */
+		fl.l_type = F_WRLCK;
+		r |= fcntl(f1, F_OFD_GETLK, &fl);	/* f1 again */
+		r |= close(f1);				/* FLUSH: the file table */
+		fl.l_type = F_WRLCK;
+		r |= fcntl(f2, F_OFD_GETLK, &fl);	/* f2 again */
+		r |= close(f2);				/* FLUSH: the file table */
+		_exit(r ? 101 : 0);
+	}
+	for (i = 0; i < 200 && n < 16; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0) {
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				break;
+			}
+			continue;
+		}
+		h = get_req(fd);
+		ASSERT_NE(NULL, h);
+		switch (h->opcode) {
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out e = { .nodeid = 2, .attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
+
+			reply(fd, h->unique, 0, &e, sizeof(e));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out a = { .attr = { .ino = h->nodeid, .nlink = 1,
+				.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
+
+			reply(fd, h->unique, 0, &a, sizeof(a));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 7 };
+
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETLK: {
+			struct fuse_lk_out o = { .lk = { .type = F_UNLCK } };
+
+			ids[n++] = ((struct fuse_lk_in *)(h + 1))->owner;
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_FLUSH:
+			ids[n++] = ((struct fuse_flush_in *)(h + 1))->lock_owner;
+			reply(fd, h->unique, 0, NULL, 0);
+			break;
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+			break;
+		default:
+			reply(fd, h->unique, 0, NULL, 0);
+		}
+	}
+	if (code == -1)
+		code = wait_child(pid, 10);
+	EXPECT_EQ(0, code);
+	/* f1, f2, table, f1, FLUSH (table), f2, FLUSH (table) */
+	ASSERT_EQ(7, n);
+	EXPECT_NE(ids[0], ids[1]);
+	EXPECT_NE(ids[0], ids[2]);
+	EXPECT_NE(ids[1], ids[2]);
+	EXPECT_EQ(ids[0], ids[3]);
+	EXPECT_EQ(ids[2], ids[4]);
+	EXPECT_EQ(ids[1], ids[5]);
+	EXPECT_EQ(ids[2], ids[6]);
+	teardown(fd);
+}
+
 /* Writes a notification (unique 0): code, then `size` bytes of payload. */
 static ssize_t notify_raw(int fd, int code, const void *data, size_t size)
 {

@@ -206,6 +206,12 @@ pub(crate) struct Negotiated {
     pub(crate) direct_io_allow_mmap: bool,
 }
 
+/// A lock owner and the id the daemon sees for it.
+struct LastOwner {
+    owner: usize,
+    id: u64,
+}
+
 /// The connection's state, under its lock.
 struct State {
     connected: bool,
@@ -288,6 +294,10 @@ pub(crate) struct Conn {
     unsupported: AtomicU32,
     /// The key that scrambles lock owner ids (C's `scramble_key`).
     scramble_key: [u32; 4],
+    /// The last owner scrambled and its id: a process that closes file after file asks
+    /// for the same id at every FLUSH.
+    #[pin]
+    last_owner: SpinLock<LastOwner>,
     /// Aborted deliberately with ABORT_ERROR negotiated: readers get `ECONNABORTED`.
     aborted: AtomicBool,
     /// The daemon's protocol minor version (0 before INIT).
@@ -363,6 +373,7 @@ impl Conn {
                     task::random_u32(),
                     task::random_u32(),
                 ],
+                last_owner <- new_spinlock!(LastOwner { owner: 0, id: 0 }),
                 aborted: AtomicBool::new(false),
                 minor: AtomicU32::new(0),
                 negotiated: SetOnce::new(),
@@ -1002,8 +1013,22 @@ impl Conn {
     }
 
     /// The lock owner id the daemon sees for `owner` (C's `fuse_lock_owner_id()`): the
-    /// kernel pointer scrambled with a per-connection key (a TEA-like cipher).
+    /// kernel pointer scrambled with a per-connection key (a TEA-like cipher). The last
+    /// owner's id is kept: the cipher's 32 rounds cost about a thousand instructions.
     pub(crate) fn lock_owner_id(&self, owner: usize) -> u64 {
+        {
+            let last = self.last_owner.lock();
+            if last.owner == owner && owner != 0 {
+                return last.id;
+            }
+        }
+        let id = self.scramble(owner);
+        *self.last_owner.lock() = LastOwner { owner, id };
+        id
+    }
+
+    /// Scrambles a lock owner with the connection's key.
+    fn scramble(&self, owner: usize) -> u64 {
         let k = &self.scramble_key;
         let v = owner as u64;
         let (mut v0, mut v1) = (v as u32, (v >> 32) as u32);

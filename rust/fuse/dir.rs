@@ -80,7 +80,7 @@ fn lookup_name(dir: &Inode, entry: &FDentry) -> Result<(b::fuse_entry_out, Optio
         evict,
     ) {
         Ok(i) => {
-            inode::reserve_forget(&i)?;
+            inode::keep_forget(&i, slot);
             Ok((out, Some(i)))
         }
         Err(e) => {

@@ -359,12 +359,18 @@ pub(crate) fn reserve_forget(inode: &Inode) -> Result {
     if inode.data().state.lock().forget.is_some() {
         return Ok(());
     }
-    let slot = Conn::forget_slot()?;
+    keep_forget(inode, Conn::forget_slot()?);
+    Ok(())
+}
+
+/// Gives an inode the FORGET slot reserved for the lookup that found it, unless it has one
+/// (then `slot` is freed): a lookup of a new inode makes one allocation for its FORGET, where
+/// C makes two (the inode's, and the lookup's that it frees).
+pub(crate) fn keep_forget(inode: &Inode, slot: ForgetSlot) {
     let mut st = inode.data().state.lock();
     if st.forget.is_none() {
         st.forget = Some(slot);
     }
-    Ok(())
 }
 
 /// An inode leaves the cache (C's `fuse_evict_inode()`): while the mount is active, the

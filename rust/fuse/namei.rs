@@ -191,7 +191,7 @@ fn new_entry_inode(
             return Err(e);
         }
     };
-    inode::reserve_forget(&new)?;
+    inode::keep_forget(&new, slot);
     Ok(new)
 }
 
