@@ -8,6 +8,7 @@
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/pipe_fs_i.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <linux/user_namespace.h>
@@ -63,6 +64,16 @@ kgid_t rust_fuse_current_fsgid_raw(void)
 void *rust_fuse_current_files(void)
 {
 	return current->files;
+}
+
+unsigned int rust_fuse_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void rust_fuse_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
 }
 
 pid_t rust_fuse_pid_to_init_ns(pid_t nr, struct pid_namespace *ns)

@@ -35,6 +35,8 @@ kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid);
 pid_t rust_fuse_current_tgid(struct pid_namespace *ns);
 kgid_t rust_fuse_current_fsgid_raw(void);
 void *rust_fuse_current_files(void);
+unsigned int rust_fuse_memalloc_nofs_save(void);
+void rust_fuse_memalloc_nofs_restore(unsigned int flags);
 pid_t rust_fuse_pid_to_init_ns(pid_t nr, struct pid_namespace *ns);
 
 /* Memory. */

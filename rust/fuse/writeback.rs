@@ -29,8 +29,9 @@ use crate::kernel_ext::{
     fs_file,
     iov_iter::IterPages,
     list::take_where,
+    task::NoFsScope,
     wait::WaitMode,
-    writeback::{DirtyFolio, LaunderFolio, Vma, Writeback},
+    writeback::{DirtyFolio, LaunderFolio, Vma, Writeback, WrittenFolios},
 };
 use core::mem::size_of;
 use core::sync::atomic::Ordering;
@@ -443,6 +444,11 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
     let mut ff = None;
     let max = max_write_bytes(conn.neg());
     let mut batch: Option<PendingWrite> = None;
+    // The folios of the WRITE being built stay under write-back until it is submitted;
+    // meanwhile no allocation may reclaim through a file system, which could wait for them
+    // (C allocates with GFP_NOFS here).
+    let _nofs = NoFsScope::new();
+    let mut written = WrittenFolios::<WRITTEN_BATCH>::new();
     let res = wb.for_each_dirty(|folio: DirtyFolio<'_>| {
         let (pos, size) = (folio.pos(), folio.size());
         if batch
@@ -451,6 +457,7 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
         {
             if let Some(pw) = batch.take() {
                 submit(&inode, pw);
+                written.end_all();
             }
         }
         let pw = match batch.as_mut() {
@@ -465,14 +472,19 @@ pub(crate) fn writepages(wb: &mut Writeback<'_, FuseFs>) -> Result {
             }
         };
         append(pw, size, |p| folio.copy_to(p))?;
-        folio.written();
+        folio.written(&mut written);
         Ok(())
     });
     if let Some(pw) = batch {
         submit(&inode, pw);
     }
+    drop(written);
     res
 }
+
+/// The most folios whose write-back ends together (see [`WrittenFolios`]): a WRITE of
+/// `max_pages` folios ends its first ones early.
+const WRITTEN_BATCH: usize = 32;
 
 /// `address_space_operations.write_begin` (C's `fuse_write_begin()`): a folio the write
 /// covers only in part is read first, unless it lies beyond the end of the file.

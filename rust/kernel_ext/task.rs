@@ -19,6 +19,34 @@ pub(crate) fn current_fsgid(ns: &UserNamespace) -> u32 {
     unsafe { local::rust_fuse_current_fsgid(ns.as_raw()) }
 }
 
+/// A scope in which the current task's allocations do not reclaim through file systems
+/// (`memalloc_nofs_save()`): as if every allocation had `GFP_NOFS`, for code that holds
+/// what a file system's reclaim could wait for. Ends when dropped.
+///
+/// # Invariants
+///
+/// `0` is what `memalloc_nofs_save()` returned on the current task, not restored yet;
+/// scopes end in the reverse order of their start, since the guard cannot leave the task.
+pub(crate) struct NoFsScope(u32, core::marker::PhantomData<*mut ()>);
+
+impl NoFsScope {
+    /// Starts a scope.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Only sets a flag of the current task.
+        Self(
+            unsafe { local::rust_fuse_memalloc_nofs_save() },
+            core::marker::PhantomData,
+        )
+    }
+}
+
+impl Drop for NoFsScope {
+    fn drop(&mut self) {
+        // SAFETY: The saved flags of this scope (type invariant).
+        unsafe { local::rust_fuse_memalloc_nofs_restore(self.0) };
+    }
+}
+
 /// Maps `uid` of namespace `ns` to a kernel uid (`make_kuid()`), invalid if unmapped.
 pub(crate) fn make_kuid(ns: &UserNamespace, uid: u32) -> Kuid {
     // SAFETY: `ns` is live; `make_kuid()` only reads its id map.

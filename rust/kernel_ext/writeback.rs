@@ -111,18 +111,68 @@ impl DirtyFolio<'_> {
         unsafe { pages.push_folio_copy(self.folio, self.size()) }
     }
 
-    /// The data was taken (copied into a request): the folio goes through a write-back
-    /// that ends at once, and is unlocked.
-    pub(crate) fn written(self) {
-        let this = core::mem::ManuallyDrop::new(self);
-        let f = this.folio.as_ptr();
-        // SAFETY: We own the folio's lock (type invariant); starting and ending writeback
-        // under it is the protocol `writeback_iter()` expects; then the lock is given up.
-        unsafe {
-            local::rust_fuse_folio_start_writeback(f);
-            local::folio_end_writeback(f);
-            local::folio_unlock(f);
+    /// The data was taken (copied into a request): the folio goes under write-back and is
+    /// unlocked; its write-back ends with the others of `batch`.
+    pub(crate) fn written<const N: usize>(self, batch: &mut WrittenFolios<N>) {
+        if batch.len == N {
+            batch.end_all();
         }
+        let this = core::mem::ManuallyDrop::new(self);
+        let f = this.folio;
+        // SAFETY: We own the folio's lock (type invariant); starting write-back under it is
+        // the protocol `writeback_iter()` expects; then the lock is given up.
+        unsafe {
+            local::rust_fuse_folio_start_writeback(f.as_ptr());
+            local::folio_unlock(f.as_ptr());
+        }
+        // INVARIANT: `batch` has room (ended above if full), and the folio is under a
+        // write-back whose end it now owns.
+        batch.folios[batch.len] = Some(f);
+        batch.len += 1;
+    }
+}
+
+/// Folios whose write-back [`DirtyFolio::written`] started, ended together
+/// (`folio_end_writeback()`) by [`WrittenFolios::end_all`] or when dropped: once the data
+/// taken from them is on its way, as C ends a whole WRITE's folios. Ending each at once
+/// would tag and untag the mapping (and the inode on its super block's write-back list)
+/// for every folio. At most `N` are held; the next one ends them first.
+///
+/// # Invariants
+///
+/// The first `len` entries are `Some`: page-cache folios under a write-back started by
+/// [`DirtyFolio::written`] whose end this instance owns. As in C, no reference is held:
+/// truncation and reclaim wait for a folio's write-back to end.
+pub(crate) struct WrittenFolios<const N: usize> {
+    folios: [Option<NonNull<bindings::folio>>; N],
+    len: usize,
+}
+
+impl<const N: usize> WrittenFolios<N> {
+    /// No folio.
+    pub(crate) const fn new() -> Self {
+        Self {
+            folios: [None; N],
+            len: 0,
+        }
+    }
+
+    /// Ends the write-back of every folio held.
+    pub(crate) fn end_all(&mut self) {
+        for f in self.folios.iter_mut().take(self.len) {
+            if let Some(f) = f.take() {
+                // SAFETY: The folio is under a write-back whose end we own (type invariant),
+                // which keeps it in its page cache.
+                unsafe { local::folio_end_writeback(f.as_ptr()) };
+            }
+        }
+        self.len = 0;
+    }
+}
+
+impl<const N: usize> Drop for WrittenFolios<N> {
+    fn drop(&mut self) {
+        self.end_all();
     }
 }
 
@@ -290,16 +340,13 @@ unsafe extern "C" fn write_end_callback<T: FileSystem>(
     // SAFETY: The folio is the one `write_begin` handed out, locked and referenced; both
     // are given back when `folio` is dropped.
     let folio = unsafe { GrabbedFolio::from_raw(NonNull::new_unchecked(folio)) };
-    let copied = if !folio.is_uptodate() && copied < len {
-        0
-    } else {
-        copied
-    };
+    let uptodate = folio.is_uptodate();
+    let copied = if !uptodate && copied < len { 0 } else { copied };
     if copied == 0 {
         return 0;
     }
     let end = pos + i64::from(copied);
-    if !folio.is_uptodate() {
+    if !uptodate {
         folio.zero_tail_and_mark_uptodate((end - folio.pos()) as usize);
     }
     // SAFETY: The mapping is live; its host is the inode of `T` being written, whose lock
