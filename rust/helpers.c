@@ -273,6 +273,29 @@ bool rust_fuse_user_backed_iter(const struct iov_iter *i)
 	return user_backed_iter(i);
 }
 
+/*
+ * The next bytes of a bvec iterator, at most `max` and within one page: that
+ * page and the offset in it, without a reference (the iterator's owner holds
+ * its pages). 0 if the iterator is not a bvec one or is empty.
+ */
+size_t rust_fuse_iter_bvec_peek(const struct iov_iter *i, size_t max,
+				struct page **page, size_t *off)
+{
+	const struct bio_vec *bv;
+	size_t at;
+
+	if (!iov_iter_is_bvec(i) || !i->count || !i->nr_segs)
+		return 0;
+	bv = i->bvec;
+	if (i->iov_offset >= bv->bv_len)
+		return 0;
+	at = bv->bv_offset + i->iov_offset;
+	/* nth_page() costs two section look-ups without SPARSEMEM_VMEMMAP. */
+	*page = at < PAGE_SIZE ? bv->bv_page : nth_page(bv->bv_page, at / PAGE_SIZE);
+	*off = at % PAGE_SIZE;
+	return min3(max, min(i->count, bv->bv_len - i->iov_offset), PAGE_SIZE - *off);
+}
+
 size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 				      size_t bytes, struct iov_iter *i)
 {

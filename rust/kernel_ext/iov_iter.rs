@@ -92,10 +92,12 @@ impl IovIter {
 
     /// Walks up to `len` bytes of the iterator page by page (the C module's
     /// `fuse_copy_fill()`): each piece of memory behind it, a user page (referenced for the
-    /// call) or a bvec page, is mapped and handed to `f` with its address, the bytes walked
-    /// before it and its length; `written` marks pages the copy writes (dirtied after).
-    /// Returns the bytes walked, and stops early where the pages cannot be had: a fault, or
-    /// an iterator of another kind (`kvec`), which the caller then copies as usual.
+    /// call) or a bvec page (held by the iterator's owner), is mapped and handed to `f` with
+    /// its address, the bytes walked before it and its length; `written` marks pages the copy
+    /// writes (dirtied after). Returns the bytes walked, and stops early where the pages
+    /// cannot be had: a fault, or an iterator of another kind (`kvec`), which the caller then
+    /// copies as usual. User pages are taken up to [`PAGES_BATCH`] at a time: one walk of the
+    /// page tables for them all.
     pub(crate) fn for_each_page(
         &mut self,
         len: usize,
@@ -108,25 +110,56 @@ impl IovIter {
         while done < len {
             let mut page: *mut bindings::page = ptr::null_mut();
             let mut off = 0usize;
-            // SAFETY: The iterator is live and ours; `page` has room for the one page asked.
+            // SAFETY: The iterator is live and ours; `page` and `off` are valid for writes.
             let n = unsafe {
-                bindings::iov_iter_get_pages2(self.as_raw(), &mut page, len - done, 1, &mut off)
+                local::rust_fuse_iter_bvec_peek(self.as_raw(), len - done, &mut page, &mut off)
             };
-            // CAST: `n` is positive and at most `len - done`.
-            let n = match usize::try_from(n) {
+            if n > 0 {
+                // SAFETY: The iterator's owner holds its pages while we use it; bytes
+                // `off..off + n` of `page` are its next ones, mapped only while `f` runs.
+                unsafe {
+                    with_mapped(page, |addr| f(addr.add(off), done, n));
+                    if written {
+                        local::rust_fuse_page_dirtied(page, false);
+                    }
+                    bindings::iov_iter_advance(self.as_raw(), n);
+                }
+                done += n;
+                continue;
+            }
+            let mut batch = [ptr::null_mut::<bindings::page>(); PAGES_BATCH];
+            // SAFETY: The iterator is live and ours; `batch` has room for `PAGES_BATCH` pages.
+            let got = unsafe {
+                bindings::iov_iter_get_pages2(
+                    self.as_raw(),
+                    batch.as_mut_ptr(),
+                    len - done,
+                    PAGES_BATCH as _,
+                    &mut off,
+                )
+            };
+            // CAST: `got` is positive and at most `len - done`.
+            let mut left = match usize::try_from(got) {
                 Ok(n) if n > 0 => n.min(len - done),
                 _ => break,
             };
-            // SAFETY: `iov_iter_get_pages2()` gave us a reference to `page`, whose bytes
-            // `off..off + n` are the iterator's next ones, mapped only while `f` runs.
-            unsafe {
-                with_mapped(page, |addr| f(addr.add(off), done, n));
-                if written {
-                    local::rust_fuse_page_dirtied(page, user);
+            for &page in batch.iter().take_while(|p| !p.is_null()) {
+                let k = left.min(PAGE_SIZE - off);
+                // SAFETY: `iov_iter_get_pages2()` gave us a reference to `page`, whose bytes
+                // `off..off + k` are the iterator's next ones, mapped only while `f` runs.
+                unsafe {
+                    if k > 0 {
+                        with_mapped(page, |addr| f(addr.add(off), done, k));
+                        if written {
+                            local::rust_fuse_page_dirtied(page, user);
+                        }
+                    }
+                    local::rust_fuse_put_page(page);
                 }
-                local::rust_fuse_put_page(page);
+                done += k;
+                left -= k;
+                off = 0;
             }
-            done += n;
         }
         done
     }
@@ -296,15 +329,19 @@ impl IovIter {
     }
 }
 
+/// The most user pages [`IovIter::for_each_page`] takes at once.
+const PAGES_BATCH: usize = 16;
+
 /// Runs `f` with `page` mapped at the address it is given (`kmap_local_page()`), which is
 /// valid for the page's size until `f` returns.
 ///
 /// # Safety
 ///
-/// The caller must hold a reference to `page`, and `f` must not keep the address.
+/// `page` must stay allocated until `f` returns (the caller holds a reference to it, or the
+/// owner of the iterator it is behind does), and `f` must not keep the address.
 unsafe fn with_mapped<R>(page: *mut bindings::page, f: impl FnOnce(*mut u8) -> R) -> R {
-    // SAFETY: The caller holds a reference to the page; the mapping is undone below, after
-    // `f`, in the same (local) scope.
+    // SAFETY: The page stays allocated (caller's guarantee); the mapping is undone below,
+    // after `f`, in the same (local) scope.
     unsafe {
         let addr = local::rust_fuse_kmap_local_page(page).cast::<u8>();
         let r = f(addr);
