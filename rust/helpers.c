@@ -296,6 +296,22 @@ size_t rust_fuse_iter_bvec_peek(const struct iov_iter *i, size_t max,
 	return min3(max, min(i->count, bv->bv_len - i->iov_offset), PAGE_SIZE - *off);
 }
 
+/*
+ * Advances a bvec iterator by `n` bytes within its current segment, `n` at
+ * most what rust_fuse_iter_bvec_peek() returned: iov_iter_advance()'s bvec
+ * step without its walk over the segments.
+ */
+void rust_fuse_iter_bvec_advance(struct iov_iter *i, size_t n)
+{
+	i->count -= n;
+	i->iov_offset += n;
+	if (i->iov_offset == i->bvec->bv_len) {
+		i->iov_offset = 0;
+		i->bvec++;
+		i->nr_segs--;
+	}
+}
+
 size_t rust_fuse_copy_folio_from_iter(struct folio *folio, size_t offset,
 				      size_t bytes, struct iov_iter *i)
 {

@@ -95,6 +95,7 @@ void rust_fuse_page_dirtied(struct page *page, bool user);
 bool rust_fuse_user_backed_iter(const struct iov_iter *i);
 size_t rust_fuse_iter_bvec_peek(const struct iov_iter *i, size_t max,
 				struct page **page, size_t *off);
+void rust_fuse_iter_bvec_advance(struct iov_iter *i, size_t n);
 void rust_fuse_folio_mark_uptodate(struct folio *folio);
 size_t rust_fuse_copy_folio_from_iter_atomic(struct folio *folio, size_t offset,
 					     size_t bytes, struct iov_iter *i);

@@ -77,6 +77,9 @@ impl<T: Copy, const N: usize, A: Allocator> InlineVec<T, N, A> {
 
     /// Appends `v`; fails only if the heap cannot grow, leaving the vector as it was.
     pub(crate) fn push(&mut self, v: T, flags: Flags) -> Result {
+        if let Some(h) = &mut self.heap {
+            return Ok(h.push(v, flags)?);
+        }
         self.extend_from_slice(core::slice::from_ref(&v), flags)
     }
 

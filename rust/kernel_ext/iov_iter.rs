@@ -116,13 +116,14 @@ impl IovIter {
             };
             if n > 0 {
                 // SAFETY: The iterator's owner holds its pages while we use it; bytes
-                // `off..off + n` of `page` are its next ones, mapped only while `f` runs.
+                // `off..off + n` of `page` are its next ones, mapped only while `f` runs,
+                // and within its current segment, over which it then advances.
                 unsafe {
                     with_mapped(page, |addr| f(addr.add(off), done, n));
                     if written {
                         local::rust_fuse_page_dirtied(page, false);
                     }
-                    bindings::iov_iter_advance(self.as_raw(), n);
+                    local::rust_fuse_iter_bvec_advance(self.as_raw(), n);
                 }
                 done += n;
                 continue;
