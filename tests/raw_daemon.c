@@ -855,6 +855,40 @@ TEST_F(raw, sigkill_while_daemon_holds_request)
 }
 
 /*
+ * Answers what opening and closing the file "f" (node 2) asks: LOOKUP,
+ * GETATTR, OPEN (file handle 7), and FORGET (no answer); returns 0 for any
+ * other request, left to the caller.
+ */
+static int serve_file_f(int fd, struct fuse_in_header *h)
+{
+	switch (h->opcode) {
+	case FUSE_LOOKUP: {
+		struct fuse_entry_out e = { .nodeid = 2, .attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
+
+		reply(fd, h->unique, 0, &e, sizeof(e));
+		return 1;
+	}
+	case FUSE_GETATTR: {
+		struct fuse_attr_out a = { .attr = { .ino = h->nodeid, .nlink = 1,
+			.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
+
+		reply(fd, h->unique, 0, &a, sizeof(a));
+		return 1;
+	}
+	case FUSE_OPEN: {
+		struct fuse_open_out o = { .fh = 7 };
+
+		reply(fd, h->unique, 0, &o, sizeof(o));
+		return 1;
+	}
+	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
  * the daemon's answer, checked; a blocking F_SETLKW that a signal interrupts
  * sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler
@@ -879,26 +913,9 @@ static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int
 		h = get_req(fd);
 		if (!h)
 			return -1;
+		if (serve_file_f(fd, h))
+			continue;
 		switch (h->opcode) {
-		case FUSE_LOOKUP: {
-			struct fuse_entry_out e = { .nodeid = 2, .attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
-
-			reply(fd, h->unique, 0, &e, sizeof(e));
-			break;
-		}
-		case FUSE_GETATTR: {
-			struct fuse_attr_out a = { .attr = { .ino = h->nodeid, .nlink = 1,
-				.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
-
-			reply(fd, h->unique, 0, &a, sizeof(a));
-			break;
-		}
-		case FUSE_OPEN: {
-			struct fuse_open_out o = { .fh = 7 };
-
-			reply(fd, h->unique, 0, &o, sizeof(o));
-			break;
-		}
 		case FUSE_GETLK: {
 			struct fuse_lk_in *in = (struct fuse_lk_in *)(h + 1);
 			struct fuse_lk_out o = { .lk = { .start = 0, .end = 99, .type = F_WRLCK, .pid = 1 } };
@@ -918,9 +935,6 @@ static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int
 			reply(fd, setlkw, -EINTR, NULL, 0);
 			break;
 		}
-		case FUSE_FORGET:
-		case FUSE_BATCH_FORGET:
-			break;
 		default:
 			reply(fd, h->unique, 0, NULL, 0);
 		}
@@ -1017,26 +1031,9 @@ TEST(lock_owner_ids)
 		}
 		h = get_req(fd);
 		ASSERT_NE(NULL, h);
+		if (serve_file_f(fd, h))
+			continue;
 		switch (h->opcode) {
-		case FUSE_LOOKUP: {
-			struct fuse_entry_out e = { .nodeid = 2, .attr = { .ino = 2, .mode = S_IFREG | 0644, .nlink = 1 } };
-
-			reply(fd, h->unique, 0, &e, sizeof(e));
-			break;
-		}
-		case FUSE_GETATTR: {
-			struct fuse_attr_out a = { .attr = { .ino = h->nodeid, .nlink = 1,
-				.mode = h->nodeid == 1 ? S_IFDIR | 0755 : S_IFREG | 0644 } };
-
-			reply(fd, h->unique, 0, &a, sizeof(a));
-			break;
-		}
-		case FUSE_OPEN: {
-			struct fuse_open_out o = { .fh = 7 };
-
-			reply(fd, h->unique, 0, &o, sizeof(o));
-			break;
-		}
 		case FUSE_GETLK: {
 			struct fuse_lk_out o = { .lk = { .type = F_UNLCK } };
 
@@ -1047,9 +1044,6 @@ TEST(lock_owner_ids)
 		case FUSE_FLUSH:
 			ids[n++] = ((struct fuse_flush_in *)(h + 1))->lock_owner;
 			reply(fd, h->unique, 0, NULL, 0);
-			break;
-		case FUSE_FORGET:
-		case FUSE_BATCH_FORGET:
 			break;
 		default:
 			reply(fd, h->unique, 0, NULL, 0);
