@@ -377,14 +377,8 @@ impl GrabbedFolio {
 
     /// Zeroes the folio from `start` and marks it as holding the file's data.
     pub(crate) fn zero_tail_and_mark_uptodate(&self, start: usize) {
-        let size = self.size();
-        // SAFETY: We hold the folio's lock; the range is in the folio.
-        unsafe {
-            if start < size {
-                local::rust_fuse_folio_zero_segment(self.as_raw(), start, size);
-            }
-            local::rust_fuse_folio_mark_uptodate(self.as_raw());
-        }
+        self.zero_range(start, usize::MAX);
+        self.mark_uptodate();
     }
 }
 

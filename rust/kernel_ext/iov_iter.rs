@@ -269,7 +269,6 @@ impl IovIter {
     /// had) and advances over them (C's `fuse_get_user_pages()`), so that another task can
     /// copy into them; fails with `EFAULT` if not even one can be had (a `kvec`, a fault).
     pub(crate) fn get_pages(&mut self, len: usize) -> Result<IterPages> {
-        const BATCH: usize = 16;
         // SAFETY: The iterator is live; this only reads it.
         let user = unsafe { local::rust_fuse_user_backed_iter(self.as_raw()) };
         let mut pages = IterPages {
@@ -279,15 +278,15 @@ impl IovIter {
             written: false,
         };
         while pages.len < len {
-            let mut batch = [ptr::null_mut::<bindings::page>(); BATCH];
+            let mut batch = [ptr::null_mut::<bindings::page>(); PAGES_BATCH];
             let mut off = 0usize;
-            // SAFETY: The iterator is live and ours; `batch` has room for `BATCH` pages.
+            // SAFETY: The iterator is live and ours; `batch` has room for `PAGES_BATCH` pages.
             let n = unsafe {
                 bindings::iov_iter_get_pages2(
                     self.as_raw(),
                     batch.as_mut_ptr(),
                     len - pages.len,
-                    BATCH as _,
+                    PAGES_BATCH as _,
                     &mut off,
                 )
             };
@@ -330,7 +329,7 @@ impl IovIter {
     }
 }
 
-/// The most user pages [`IovIter::for_each_page`] takes at once.
+/// The most pages [`IovIter::get_pages`] and [`IovIter::for_each_page`] take per call.
 const PAGES_BATCH: usize = 16;
 
 /// Runs `f` with `page` mapped at the address it is given (`kmap_local_page()`), which is
