@@ -263,9 +263,11 @@ static void drop_caches(void)
 	 */
 	usleep(200 * 1000);
 	/*
-	 * The tools' loader and libraries look up a few absent files on the VM's 9p root
-	 * (/etc/ld.so.preload, /etc/selinux/config) at every exec: one exec now brings
-	 * those negative dentries back, so that a timed exec (find) makes no 9p round trip.
+	 * One exec of the tools before the timed phase, so that whatever the first exec
+	 * after dropping caches reads again (the loader, the libraries, the absent
+	 * /etc/ld.so.preload and /etc/selinux/config) is not counted. In the VM /etc is a
+	 * tmpfs copy for the run (tests/bench/run-in-vm): 9p keeps no negative dentries,
+	 * so every exec would otherwise look those files up on the host.
 	 */
 	if (getenv("FSBENCH_TOOLS")) {
 		char *argv[] = { "find", "--version", NULL };
