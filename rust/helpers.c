@@ -336,7 +336,8 @@ size_t rust_fuse_fault_in_iter_readable(const struct iov_iter *i, size_t bytes)
 
 struct page *rust_fuse_folio_page(struct folio *folio, unsigned long n)
 {
-	return folio_page(folio, n);
+	/* Without SPARSEMEM_VMEMMAP nth_page() goes through the pfn: not for the head page. */
+	return n ? folio_page(folio, n) : &folio->page;
 }
 
 struct inode *rust_fuse_folio_inode(struct folio *folio)

@@ -29,6 +29,7 @@ use crate::kernel_ext::{
     seq_file::SeqFile,
     super_block::{BdiParams, NewSuperBlock, SuperBlock, SuperParams},
     writeback::{LaunderFolio, Vma, Writeback},
+    xattr::XattrName,
 };
 use kernel::{
     bindings, c_str, fmt,
@@ -335,7 +336,7 @@ impl FileSystem for FuseFs {
         setattr::setattr(dentry, attr)
     }
 
-    fn getxattr(inode: &Inode, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+    fn getxattr(inode: &Inode, name: XattrName<'_>, buf: &mut [u8]) -> Result<usize> {
         xattr::getxattr(inode, name, buf)
     }
 

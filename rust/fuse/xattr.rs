@@ -12,7 +12,10 @@ use super::{
     request::{Args, OutSpec},
 };
 use crate::bindings as b;
-use crate::kernel_ext::error::{enosys, eopnotsupp};
+use crate::kernel_ext::{
+    error::{enosys, eopnotsupp},
+    xattr::XattrName,
+};
 use core::mem::size_of;
 use kernel::{prelude::*, str::CStr};
 
@@ -75,12 +78,17 @@ fn get(
 }
 
 /// The `get` of the xattr handler.
-pub(crate) fn getxattr(inode: &Inode, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn getxattr(inode: &Inode, name: XattrName<'_>, buf: &mut [u8]) -> Result<usize> {
     inode::check_bad(inode)?;
+    // Asked on every write (`file_remove_privs()` looks for `security.capability`): a daemon
+    // without xattrs is answered before the name is even measured.
+    if inode::conn(inode).lacks(Unsupported::GetXattr) {
+        return Err(eopnotsupp());
+    }
     get(
         inode,
         op::GETXATTR,
-        Some(name),
+        Some(name.to_cstr()),
         buf,
         Unsupported::GetXattr,
         SIZE_MAX,

@@ -270,12 +270,16 @@ unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut bindings::reada
 ///
 /// # Invariants
 ///
-/// `0` is a locked folio of a page cache on which this instance holds a reference.
-pub(crate) struct GrabbedFolio(NonNull<bindings::folio>);
+/// `folio` is a locked folio of a page cache on which this instance holds a reference, and
+/// `size` its size in bytes (stable while it is locked).
+pub(crate) struct GrabbedFolio {
+    folio: NonNull<bindings::folio>,
+    size: usize,
+}
 
 impl GrabbedFolio {
     fn as_raw(&self) -> *mut bindings::folio {
-        self.0.as_ptr()
+        self.folio.as_ptr()
     }
 
     /// Takes over a locked folio and one reference on it.
@@ -285,8 +289,10 @@ impl GrabbedFolio {
     /// `folio` must be locked by the caller, who holds a reference on it; both go to the
     /// new instance.
     pub(crate) unsafe fn from_raw(folio: NonNull<bindings::folio>) -> Self {
-        // INVARIANT: The caller's guarantee.
-        Self(folio)
+        // SAFETY: The folio is locked (caller's guarantee), so its order is stable.
+        let size = unsafe { local::rust_fuse_folio_size(folio.as_ptr()) };
+        // INVARIANT: The caller's guarantee, and the size just read.
+        Self { folio, size }
     }
 
     /// Gives the lock and the reference up to the caller.
@@ -308,8 +314,7 @@ impl GrabbedFolio {
 
     /// The folio's size in bytes.
     pub(crate) fn size(&self) -> usize {
-        // SAFETY: The folio is locked, so its order is stable.
-        unsafe { local::rust_fuse_folio_size(self.as_raw()) }
+        self.size
     }
 
     /// Copies `data` into the folio at `offset` (cut at the folio's end).
@@ -363,7 +368,7 @@ impl GrabbedFolio {
     ) -> kernel::error::Result {
         let len = len.min(self.size().saturating_sub(offset));
         // SAFETY: The folio is referenced (type invariant) and the range is in it.
-        unsafe { pages.push_folio_range(self.0, offset, len) }
+        unsafe { pages.push_folio_range(self.folio, offset, len) }
     }
 
     /// Zeroes bytes `[start, end)` of the folio (cut at its end).
@@ -455,10 +460,9 @@ impl<T: FileSystem> Inode<T> {
         let f =
             unsafe { local::rust_fuse_filemap_grab_folio((*self.as_raw()).i_mapping, index as _) };
         let f = kernel::error::from_err_ptr(f)?;
-        // INVARIANT: `filemap_grab_folio()` returned a locked, referenced folio.
-        NonNull::new(f)
-            .map(GrabbedFolio)
-            .ok_or(kernel::error::code::ENOMEM)
+        let f = NonNull::new(f).ok_or(kernel::error::code::ENOMEM)?;
+        // SAFETY: `filemap_grab_folio()` returned a locked, referenced folio, now ours.
+        Ok(unsafe { GrabbedFolio::from_raw(f) })
     }
 
     /// The cached folio at page `index`, if any (`filemap_get_folio()`).

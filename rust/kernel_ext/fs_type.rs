@@ -21,6 +21,7 @@ use super::{
     seq_file::SeqFile,
     super_block::{NewSuperBlock, SuperBlock},
     writeback::{LaunderFolio, Vma, Writeback},
+    xattr::XattrName,
 };
 use crate::bindings as local;
 use core::{marker::PhantomData, mem::MaybeUninit};
@@ -326,7 +327,7 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
 
     /// Reads the extended attribute `name` into `buf`, or returns its size if `buf` is empty.
-    fn getxattr(inode: &Inode<Self>, name: &CStr, buf: &mut [u8]) -> Result<usize> {
+    fn getxattr(inode: &Inode<Self>, name: XattrName<'_>, buf: &mut [u8]) -> Result<usize> {
         let _ = (inode, name, buf);
         Err(super::error::eopnotsupp())
     }

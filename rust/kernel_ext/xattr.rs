@@ -51,6 +51,26 @@ unsafe fn buffer<'a>(buf: *mut c_void, size: usize) -> &'a mut [u8] {
     }
 }
 
+/// The name of an extended attribute as the VFS passes it to a handler: NUL-terminated, and
+/// measured only when the file system asks for it, so that one that answers without the name
+/// (for example because it knows the attribute cannot exist) pays no `strlen`.
+///
+/// # Invariants
+///
+/// `ptr` points to a NUL-terminated string that stays valid and unchanged during `'a`.
+pub(crate) struct XattrName<'a> {
+    ptr: *const c_char,
+    _p: PhantomData<&'a CStr>,
+}
+
+impl<'a> XattrName<'a> {
+    /// The name, with its length.
+    pub(crate) fn to_cstr(&self) -> &'a CStr {
+        // SAFETY: NUL-terminated and valid during `'a` by the type invariant.
+        unsafe { CStr::from_char_ptr(self.ptr) }
+    }
+}
+
 /// `xattr_handler.get` of `T`.
 ///
 /// # Safety
@@ -67,12 +87,11 @@ unsafe extern "C" fn get_callback<T: FileSystem>(
 ) -> c_int {
     from_result(|| {
         // SAFETY: As guaranteed by the caller.
-        let (inode, name, buf) = unsafe {
-            (
-                Inode::<T>::from_raw(inode),
-                CStr::from_char_ptr(name),
-                buffer(buf, size),
-            )
+        let (inode, buf) = unsafe { (Inode::<T>::from_raw(inode), buffer(buf, size)) };
+        // INVARIANT: The VFS passes a NUL-terminated name that lives during the call.
+        let name = XattrName {
+            ptr: name,
+            _p: PhantomData,
         };
         let n = T::getxattr(inode, name, buf)?;
         c_int::try_from(n).map_err(|_| super::error::eoverflow())
