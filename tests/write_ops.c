@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -318,6 +319,103 @@ static void test_ranges(void)
 	close(fd);
 }
 
+/* Whether a byte arrives on fd within ms milliseconds (into *c). */
+static int byte_within(int fd, int ms, char *c)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && read(fd, c, 1) == 1;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A blocking lock (cmd: F_SETLKW or F_OFD_SETLKW) on a range another process holds, with a
+ * daemon that leaves POSIX locks to the kernel (passthrough_ll does not negotiate
+ * POSIX_LOCKS): it waits until the holder unlocks, then has the lock; and a signal ends
+ * the wait with EINTR.
+ */
+static void check_blocking_lock(const char *what, int cmd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	int hold[2], unlock[2], done[2], st;
+	pid_t holder, waiter;
+	char c = 0, name[128];
+
+	if (pipe(hold) || pipe(unlock) || pipe(done))
+		return;
+	holder = fork();
+	if (holder == 0) {
+		int fd = open(m("x"), O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl))
+			_exit(1);
+		write(hold[1], "h", 1);
+		read(unlock[0], &c, 1);
+		fl.l_type = F_UNLCK;
+		fcntl(fd, F_SETLK, &fl);
+		read(unlock[0], &c, 1);
+		fl.l_type = F_WRLCK;
+		if (fcntl(fd, F_SETLK, &fl))
+			_exit(1);
+		write(hold[1], "h", 1);
+		read(unlock[0], &c, 1);
+		_exit(0);
+	}
+	if (!byte_within(hold[0], 10000, &c)) {
+		CHECK("lock holder started", 0);
+		kill(holder, SIGKILL);
+		waitpid(holder, &st, 0);
+		return;
+	}
+	waiter = fork();
+	if (waiter == 0) {
+		int fd = open(m("x"), O_RDWR);
+
+		c = fd >= 0 && !fcntl(fd, cmd, &fl) ? 'y' : 'n';
+		write(done[1], &c, 1);
+		_exit(0);
+	}
+	snprintf(name, sizeof(name), "%s waits while another process holds the range", what);
+	CHECK(name, !byte_within(done[0], 500, &c));
+	write(unlock[1], "u", 1);
+	snprintf(name, sizeof(name), "%s gets the lock once the holder unlocks", what);
+	CHECK(name, byte_within(done[0], 10000, &c) && c == 'y');
+	kill(waiter, SIGKILL);
+	waitpid(waiter, &st, 0);
+
+	/* The holder locks again, and a signal interrupts the next waiter. */
+	write(unlock[1], "l", 1);
+	if (!byte_within(hold[0], 10000, &c))
+		CHECK("lock holder locked again", 0);
+	waiter = fork();
+	if (waiter == 0) {
+		struct sigaction sa = { .sa_handler = on_alarm };
+		int fd = open(m("x"), O_RDWR);
+
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(1);
+		c = fd >= 0 && fcntl(fd, cmd, &fl) == -1 && errno == EINTR ? 'y' : 'n';
+		write(done[1], &c, 1);
+		_exit(0);
+	}
+	snprintf(name, sizeof(name), "%s is ended by a signal: EINTR", what);
+	CHECK(name, byte_within(done[0], 10000, &c) && c == 'y');
+	kill(waiter, SIGKILL);
+	waitpid(waiter, &st, 0);
+	write(unlock[1], "u", 1);
+	waitpid(holder, &st, 0);
+	close(hold[0]);
+	close(hold[1]);
+	close(unlock[0]);
+	close(unlock[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
 static void test_xattr_locks(void)
 {
 	char buf[256];
@@ -368,6 +466,10 @@ static void test_xattr_locks(void)
 	waitpid(pid, &st, 0);
 	fl.l_type = F_WRLCK;
 	CHECK("F_SETLK after the holder exited", !fcntl(fd2, F_SETLK, &fl));
+	fl.l_type = F_UNLCK;
+	fcntl(fd2, F_SETLK, &fl);
+	check_blocking_lock("F_SETLKW", F_SETLKW);
+	check_blocking_lock("F_OFD_SETLKW", F_OFD_SETLKW);
 	close(pfd[0]);
 	close(pfd[1]);
 	close(qfd[0]);

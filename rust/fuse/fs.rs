@@ -20,7 +20,7 @@ use crate::kernel_ext::{
     address_space::{GrabbedFolio, LockedFolio, Readahead},
     dentry::Dentry,
     file::{DirEmitter, File, Kiocb, PollTable},
-    file_lock::FileLock,
+    file_lock::{FileLock, LockStatus},
     fs_context::{FsContext, FsParameter, Params},
     fs_type::{fs_type, get_tree_nodev, get_tree_shared, AtomicOpen, FileSystem, FsType},
     iattr::Iattr,
@@ -366,7 +366,12 @@ impl FileSystem for FuseFs {
         write::fsync(&data, f, start, end, datasync)
     }
 
-    fn lock(data: ArcBorrow<'_, file::FuseFile>, f: &File, cmd: i32, fl: &mut FileLock) -> Result {
+    fn lock(
+        data: ArcBorrow<'_, file::FuseFile>,
+        f: &File,
+        cmd: i32,
+        fl: &mut FileLock,
+    ) -> Result<LockStatus> {
         lock::lock(&data, f, cmd, fl)
     }
 

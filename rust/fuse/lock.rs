@@ -15,7 +15,7 @@ use super::{
 use crate::bindings as b;
 use crate::kernel_ext::{
     file::File,
-    file_lock::{FileLock, LockRange},
+    file_lock::{FileLock, LockRange, LockStatus},
 };
 use core::{mem::size_of, sync::atomic::Ordering};
 use kernel::{bindings, prelude::*};
@@ -89,25 +89,27 @@ fn setlk(ff: &FuseFile, fl: &mut FileLock, flock: bool) -> Result {
     }
 }
 
-/// `file_operations.lock` (C's `fuse_file_lock()`).
-pub(crate) fn lock(ff: &FuseFile, file: &File, cmd: i32, fl: &mut FileLock) -> Result {
+/// `file_operations.lock` (C's `fuse_file_lock()`). Without `POSIX_LOCKS` the kernel's
+/// own lock table serves the mount, and a blocking request that conflicts is deferred for
+/// the VFS to wait on, as on any local file system.
+pub(crate) fn lock(ff: &FuseFile, file: &File, cmd: i32, fl: &mut FileLock) -> Result<LockStatus> {
     inode::check_bad(file.inode::<FuseFs>())?;
     let cmd = cmd as u32;
     if cmd == bindings::F_CANCELLK {
-        return Ok(());
+        return Ok(LockStatus::Done);
     }
     let local = ff.conn().neg().no_lock;
     if cmd == bindings::F_GETLK {
         if local {
             fl.posix_test(file);
-            Ok(())
         } else {
-            getlk(ff, fl)
+            getlk(ff, fl)?;
         }
+        Ok(LockStatus::Done)
     } else if local {
         fl.posix_lock(file)
     } else {
-        setlk(ff, fl, false)
+        setlk(ff, fl, false).map(|()| LockStatus::Done)
     }
 }
 

@@ -6,7 +6,7 @@
 use super::file::File;
 use crate::bindings as local;
 use core::ptr;
-use kernel::{bindings, prelude::*, types::Opaque};
+use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
 // The generated layout must be the C one: the struct holds unions of other subsystems' types.
 const _: () = assert!(core::mem::size_of::<local::file_lock>() == local::SIZEOF_FILE_LOCK);
@@ -31,6 +31,28 @@ pub(crate) struct LockRange {
     pub(crate) end: i64,
     /// The holder's pid (in the caller's pid namespace, as the VFS keeps it).
     pub(crate) pid: i32,
+}
+
+/// What a lock request came to.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockStatus {
+    /// Taken, released, or tested.
+    Done,
+    /// It conflicts with a lock held and the request may wait: it is queued behind that lock,
+    /// and the VFS waits (interruptibly) until it goes, then asks again
+    /// (`FILE_LOCK_DEFERRED`).
+    Deferred,
+}
+
+impl LockStatus {
+    /// The value of the `lock` file operation.
+    pub(crate) fn to_raw(self) -> c_int {
+        match self {
+            Self::Done => 0,
+            Self::Deferred => local::FILE_LOCK_DEFERRED,
+        }
+    }
 }
 
 impl FileLock {
@@ -94,11 +116,16 @@ impl FileLock {
     }
 
     /// Takes or releases the lock in the local lock table, without waiting
-    /// (`posix_lock_file()`).
-    pub(crate) fn posix_lock(&mut self, file: &File) -> Result {
+    /// (`posix_lock_file()`): a blocking request that conflicts is [`LockStatus::Deferred`],
+    /// for the VFS to wait on.
+    pub(crate) fn posix_lock(&mut self, file: &File) -> Result<LockStatus> {
         // SAFETY: The file and the lock are live for the call; no conflict is asked for.
-        kernel::error::to_result(unsafe {
-            local::posix_lock_file(file.as_raw(), self.raw(), ptr::null_mut())
+        let ret = unsafe { local::posix_lock_file(file.as_raw(), self.raw(), ptr::null_mut()) };
+        kernel::error::to_result(ret)?;
+        Ok(if ret == local::FILE_LOCK_DEFERRED {
+            LockStatus::Deferred
+        } else {
+            LockStatus::Done
         })
     }
 

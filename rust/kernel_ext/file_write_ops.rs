@@ -82,8 +82,7 @@ pub(crate) unsafe extern "C" fn lock_callback<T: FileSystem>(
                 FileLock::from_raw(fl),
             )
         };
-        T::lock(data, f, cmd, fl)?;
-        Ok(0)
+        Ok(T::lock(data, f, cmd, fl)?.to_raw())
     })
 }
 

@@ -11,7 +11,7 @@ use super::{
     address_space::{GrabbedFolio, LockedFolio, Readahead},
     dentry::Dentry,
     file::{DirEmitter, File, Kiocb, PollTable},
-    file_lock::FileLock,
+    file_lock::{FileLock, LockStatus},
     fs_context::{FsContext, FsParameter, Params},
     iattr::Iattr,
     inode::{Inode, InodeCache},
@@ -374,7 +374,7 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         file: &File,
         cmd: i32,
         fl: &mut FileLock,
-    ) -> Result {
+    ) -> Result<LockStatus> {
         let _ = (data, file, cmd, fl);
         Err(EINVAL)
     }
