@@ -889,6 +889,58 @@ static int serve_file_f(int fd, struct fuse_in_header *h)
 }
 
 /*
+ * A task polls file f with no timeout; the daemon asked to be told of waits
+ * (FUSE_POLL_SCHEDULE_NOTIFY) and answered "nothing ready". An abort (the
+ * daemon's /dev/fuse closed) must wake it, as C's end_polls() does, and its
+ * poll then reports POLLERR.
+ */
+TEST_F(raw, abort_wakes_pollers)
+{
+	pid_t pid = fork();
+	int i, st, polled = 0;
+
+	if (pid == 0) {
+		struct pollfd p = { .events = POLLIN };
+
+		child_prep();
+		p.fd = open(MNT "/f", O_RDONLY);
+		if (p.fd < 0)
+			_exit(1);
+		_exit(poll(&p, 1, -1) == 1 && (p.revents & POLLERR) ? 0 : 2);
+	}
+	for (i = 0; i < 100 && !polled; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		h = get_req(self->fd);
+		if (!h)
+			break;
+		if (serve_file_f(self->fd, h))
+			continue;
+		if (h->opcode == FUSE_POLL) {
+			struct fuse_poll_in *in = (struct fuse_poll_in *)(h + 1);
+			struct fuse_poll_out o = { .revents = 0 };
+
+			polled = !!(in->flags & FUSE_POLL_SCHEDULE_NOTIFY);
+			reply(self->fd, h->unique, 0, &o, sizeof(o));
+		} else {
+			reply(self->fd, h->unique, -ENOSYS, NULL, 0);
+		}
+	}
+	EXPECT_EQ(1, polled);
+	usleep(300000);
+	/* Nothing is ready: the poller still sleeps. */
+	EXPECT_EQ(0, waitpid(pid, &st, WNOHANG));
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, wait_child(pid, 5));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+/*
  * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
  * the daemon's answer, checked; a blocking F_SETLKW that a signal interrupts
  * sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler

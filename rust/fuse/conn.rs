@@ -480,6 +480,7 @@ impl Conn {
         drop(devices);
         self.iq_wait.wake_all();
         self.blocked_wait.wake_all();
+        self.poll_wake_all();
         // The queues are ours now: their requests end outside every lock.
         for req in interrupts.iter() {
             req.clear_intr_slot();
@@ -998,6 +999,14 @@ impl Conn {
     pub(crate) fn poll_wakeup(&self, kh: u64) {
         let ff = self.polled.lock().get(&kh).cloned();
         if let Some(ff) = ff {
+            ff.poll_wait.wake_all();
+        }
+    }
+
+    /// Wakes the pollers of every polled file (C's `end_polls()`), at an abort: the
+    /// daemon's notification will not come, and their next poll reports the error.
+    fn poll_wake_all(&self) {
+        for ff in self.polled.lock().values() {
             ff.poll_wait.wake_all();
         }
     }
