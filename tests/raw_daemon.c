@@ -802,6 +802,26 @@ TEST_F(raw, interrupt_enosys)
 	EXPECT_EQ(0, wait_child(pid, 10));
 }
 
+/*
+ * An interrupt reply of EAGAIN asks for the interrupt again: for a request
+ * that was never interrupted it is refused with EINVAL (C's
+ * queue_interrupt()), and no FUSE_INTERRUPT follows.
+ */
+TEST_F(raw, interrupt_eagain_not_interrupted)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	struct fuse_attr_out out;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	ASSERT_NE(0, u);
+	EXPECT_EQ(-EINVAL, reply(self->fd, u | INT_REQ_BIT, -EAGAIN, NULL, 0));
+	EXPECT_EQ(0, poll(&pfd, 1, 300));
+	fill_attr(&out);
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
 TEST_F(raw, daemon_gone_wakes_every_waiter)
 {
 	pid_t a = stat_child(), b;

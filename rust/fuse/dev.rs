@@ -350,6 +350,10 @@ fn write(a: &Attachment, from: &mut IovIter) -> Result<usize> {
         if oh.error == enosys().to_errno() {
             conn.set_no_interrupt();
         } else if oh.error == EAGAIN.to_errno() {
+            // "Again" is only for a request that was interrupted (C's `queue_interrupt()`).
+            if !req.interrupted() {
+                return Err(EINVAL);
+            }
             conn.queue_interrupt(&req);
         }
         return Ok(nbytes);
