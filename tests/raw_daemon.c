@@ -1371,4 +1371,57 @@ TEST(init_short_reply_old_daemon)
 	teardown(fd);
 }
 
+/*
+ * INIT with max_background and congestion_threshold of 0 keeps the defaults
+ * (C applies only non-zero values): three RELEASEs (background requests) left
+ * unanswered all reach the daemon, where a limit of 0 or 1 would hold them.
+ */
+TEST(init_zero_background_limits)
+{
+	struct fuse_init_out init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_write = 4096,
+		.max_background = 0, .congestion_threshold = 0,
+	};
+	uint64_t releases[3];
+	int fd = mount_raw(&init), i, n = 0, st;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	pid = fork();
+	if (pid == 0) {
+		int f[3];
+
+		child_prep();
+		for (i = 0; i < 3; i++)
+			if ((f[i] = open(MNT "/f", O_RDONLY)) < 0)
+				_exit(1);
+		for (i = 0; i < 3; i++)
+			close(f[i]);
+		_exit(0);
+	}
+	for (i = 0; i < 100 && n < 3; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		h = get_req(fd);
+		if (!h)
+			break;
+		if (serve_file_f(fd, h))
+			continue;
+		if (h->opcode == FUSE_RELEASE)
+			releases[n++] = h->unique;
+		else
+			reply(fd, h->unique, h->opcode == FUSE_FLUSH ? 0 : -ENOSYS, NULL, 0);
+	}
+	EXPECT_EQ(3, n);
+	for (i = 0; i < n; i++)
+		reply(fd, releases[i], 0, NULL, 0);
+	EXPECT_EQ(0, wait_child(pid, 10));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	teardown(fd);
+}
+
 TEST_HARNESS_MAIN
