@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -908,6 +909,75 @@ static int serve_file_f(int fd, struct fuse_in_header *h)
 	return 0;
 }
 
+/* How many times `needle` is in the kernel log. */
+static int log_count(const char *needle)
+{
+	int size = klogctl(10, NULL, 0), n, count = 0;
+	char *log, *p;
+
+	if (size <= 0 || !(log = calloc(1, size + 1)))
+		return -1;
+	n = klogctl(3, log, size);
+	for (p = log; n > 0 && (p = strstr(p, needle)); p++)
+		count++;
+	free(log);
+	return n < 0 ? -1 : count;
+}
+
+/*
+ * A daemon that answers every LOOKUP with the root's node id and a non-zero
+ * generation: the warning about it is printed once (C's pr_warn_once()), not
+ * at every lookup.
+ */
+TEST_F(raw, root_generation_warning_not_repeated)
+{
+	const char *warning = "root generation should be zero";
+	int before = log_count(warning), i, st, lookups = 0;
+	pid_t pid;
+
+	ASSERT_LE(0, before);
+	pid = fork();
+	if (pid == 0) {
+		struct stat sb;
+
+		child_prep();
+		for (i = 0; i < 20; i++)
+			stat(MNT "/x", &sb);
+		_exit(0);
+	}
+	for (i = 0; i < 200; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			continue;
+		}
+		h = get_req(self->fd);
+		if (!h)
+			break;
+		if (h->opcode == FUSE_LOOKUP) {
+			struct fuse_entry_out e = { .nodeid = FUSE_ROOT_ID, .generation = 5,
+				.attr = { .ino = 1, .mode = S_IFDIR | 0755, .nlink = 2 } };
+
+			lookups++;
+			reply(self->fd, h->unique, 0, &e, sizeof(e));
+		} else if (h->opcode == FUSE_GETATTR) {
+			struct fuse_attr_out a;
+
+			fill_attr(&a);
+			reply(self->fd, h->unique, 0, &a, sizeof(a));
+		} else if (h->opcode != FUSE_FORGET && h->opcode != FUSE_BATCH_FORGET) {
+			reply(self->fd, h->unique, -ENOSYS, NULL, 0);
+		}
+	}
+	EXPECT_LE(10, lookups);
+	EXPECT_GE(before + 1, log_count(warning));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
 /*
  * A task polls file f with no timeout; the daemon asked to be told of waits
  * (FUSE_POLL_SCHEDULE_NOTIFY) and answered "nothing ready". An abort (the
@@ -962,8 +1032,8 @@ TEST_F(raw, abort_wakes_pollers)
 
 /*
  * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
- * the daemon's answer, checked; a blocking F_SETLKW that a signal interrupts
- * sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler
+ * the daemon's answer, checked (an F_UNLCK answer changes the type alone);
+ * a blocking F_SETLKW that a signal interrupts sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler
  * without SA_RESTART). The daemon serves what else comes (LOOKUP, OPEN,
  * GETATTR, FLUSH, RELEASE) until the locker exits.
  */
@@ -971,7 +1041,7 @@ static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int
 		       int *interrupted)
 {
 	uint64_t setlkw = 0;
-	int i, st;
+	int i, st, getlks = 0;
 
 	for (i = 0; i < 200; i++) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -991,9 +1061,14 @@ static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int
 		case FUSE_GETLK: {
 			struct fuse_lk_in *in = (struct fuse_lk_in *)(h + 1);
 			struct fuse_lk_out o = { .lk = { .start = 0, .end = 99, .type = F_WRLCK, .pid = 1 } };
+			/* The first answer is "unlocked", with a range that means nothing. */
+			struct fuse_lk_out u = { .lk = { .start = 50, .end = 1, .type = F_UNLCK, .pid = 77 } };
 
 			*getlk_seen = in->fh == 7 && in->lk.type == F_WRLCK && in->lk.end == 9;
-			reply(fd, h->unique, 0, &o, sizeof(o));
+			if (getlks++ == 0)
+				reply(fd, h->unique, 0, &u, sizeof(u));
+			else
+				reply(fd, h->unique, 0, &o, sizeof(o));
 			break;
 		}
 		case FUSE_SETLKW:
@@ -1036,6 +1111,10 @@ TEST(posix_locks_through_daemon)
 		f = open(MNT "/f", O_RDWR);
 		if (f < 0)
 			_exit(100);
+		/* F_UNLCK changes the type alone (C's convert_fuse_file_lock()). */
+		if (fcntl(f, F_GETLK, &fl) || fl.l_type != F_UNLCK || fl.l_start != 0 || fl.l_len != 10)
+			_exit(102);
+		fl.l_type = F_WRLCK;
 		if (fcntl(f, F_GETLK, &fl) || fl.l_type != F_WRLCK || fl.l_start != 0 || fl.l_len != 100)
 			_exit(101);
 		fl.l_type = F_WRLCK;

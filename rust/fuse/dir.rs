@@ -19,13 +19,19 @@ use crate::kernel_ext::{
     task,
     wait::fatal_signal_pending,
 };
-use core::{mem::size_of, sync::atomic::Ordering};
+use core::{
+    mem::size_of,
+    sync::atomic::{AtomicBool, Ordering},
+};
 use kernel::{bindings, prelude::*, types::ARef};
 
 /// A dentry of a `fuse` mount.
 pub(crate) type FDentry = Dentry<FuseFs>;
 
 /// `MAY_*` permission bits.
+/// Whether the warning about a root with a non-zero generation was printed (once per module).
+static ROOT_GENERATION_WARNED: AtomicBool = AtomicBool::new(false);
+
 const MAY_EXEC: i32 = bindings::MAY_EXEC as i32;
 const MAY_WRITE: i32 = bindings::MAY_WRITE as i32;
 const MAY_READ: i32 = bindings::MAY_READ as i32;
@@ -65,7 +71,10 @@ fn lookup_name(dir: &Inode, entry: &FDentry) -> Result<(b::fuse_entry_out, Optio
         return Err(EIO);
     }
     if out.nodeid == proto::ROOT_ID && out.generation != 0 {
-        pr_warn!("root generation should be zero\n");
+        // Once, as C's `pr_warn_once()`: a daemon must not be able to flood the log.
+        if !ROOT_GENERATION_WARNED.swap(true, Ordering::Relaxed) {
+            pr_warn!("root generation should be zero\n");
+        }
         out.generation = 0;
     }
     let sb = dir.super_block();

@@ -44,27 +44,33 @@ fn lk_args(ff: &FuseFile, opcode: u32, fl: &FileLock, pid: i32, flock: bool) -> 
     Args::new(opcode, ff.nodeid, &inarg, out)
 }
 
-/// F_GETLK through the daemon (C's `fuse_getlk()` and `convert_fuse_file_lock()`): the
-/// answer is checked and its pid translated from the daemon's pid namespace.
+/// F_GETLK through the daemon (C's `fuse_getlk()` and `convert_fuse_file_lock()`): a
+/// conflicting lock's range is checked and its pid translated from the daemon's pid
+/// namespace; "unlocked" changes the type alone, whatever else the answer holds.
 fn getlk(ff: &FuseFile, fl: &mut FileLock) -> Result {
     let conn = ff.conn();
     let out: b::fuse_lk_out = conn.send(lk_args(ff, op::GETLK, fl, 0, false)?)?.get();
     let lk = out.lk;
-    let (start, end) = (lk.start as i64, lk.end as i64);
-    if lk.start > OFFSET_MAX as u64 || lk.end > OFFSET_MAX as u64 || end < start {
-        return Err(EIO);
-    }
-    let pid = match lk.type_ {
-        bindings::F_UNLCK => fl.range().pid,
-        bindings::F_RDLCK | bindings::F_WRLCK => conn.pid_ns.to_init_ns(lk.pid as i32),
+    let range = match lk.type_ {
+        bindings::F_UNLCK => LockRange {
+            kind: lk.type_,
+            ..fl.range()
+        },
+        bindings::F_RDLCK | bindings::F_WRLCK => {
+            let (start, end) = (lk.start as i64, lk.end as i64);
+            if lk.start > OFFSET_MAX as u64 || lk.end > OFFSET_MAX as u64 || end < start {
+                return Err(EIO);
+            }
+            LockRange {
+                kind: lk.type_,
+                start,
+                end,
+                pid: conn.pid_ns.to_init_ns(lk.pid as i32),
+            }
+        }
         _ => return Err(EIO),
     };
-    fl.set_range(&LockRange {
-        kind: lk.type_,
-        start,
-        end,
-        pid,
-    });
+    fl.set_range(&range);
     Ok(())
 }
 
