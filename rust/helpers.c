@@ -36,14 +36,14 @@ struct file *rust_fuse_get_file(struct file *f)
 	return get_file(f);
 }
 
-uid_t rust_fuse_current_fsuid(struct user_namespace *ns)
+uid_t rust_fuse_current_fsuid(struct user_namespace *ns, bool munged)
 {
-	return from_kuid_munged(ns, current_fsuid());
+	return munged ? from_kuid_munged(ns, current_fsuid()) : from_kuid(ns, current_fsuid());
 }
 
-gid_t rust_fuse_current_fsgid(struct user_namespace *ns)
+gid_t rust_fuse_current_fsgid(struct user_namespace *ns, bool munged)
 {
-	return from_kgid_munged(ns, current_fsgid());
+	return munged ? from_kgid_munged(ns, current_fsgid()) : from_kgid(ns, current_fsgid());
 }
 
 pid_t rust_fuse_current_pid(struct pid_namespace *ns)

@@ -20,8 +20,8 @@ bool rust_fuse_kgid_has_mapping(struct user_namespace *ns, kgid_t gid);
 struct file *rust_fuse_get_file(struct file *f);
 
 /* Credentials and tasks. */
-uid_t rust_fuse_current_fsuid(struct user_namespace *ns);
-gid_t rust_fuse_current_fsgid(struct user_namespace *ns);
+uid_t rust_fuse_current_fsuid(struct user_namespace *ns, bool munged);
+gid_t rust_fuse_current_fsgid(struct user_namespace *ns, bool munged);
 pid_t rust_fuse_current_pid(struct pid_namespace *ns);
 struct pid_namespace *rust_fuse_get_current_pid_ns(void);
 void rust_fuse_put_pid_ns(struct pid_namespace *ns);

@@ -16,7 +16,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,21 +81,21 @@ static ssize_t reply(int fd, uint64_t unique, int32_t error, const void *data, s
 	return reply_raw(fd, unique, error, data, size, 0);
 }
 
-/* Mounts MNT on a new /dev/fuse file; answers INIT with `major` unless 0. */
 /*
- * Mounts MNT on a new /dev/fuse descriptor and reads FUSE_INIT; answers it
- * with `init` unless that is NULL. Returns the descriptor, or -1.
+ * Mounts MNT on a new /dev/fuse descriptor (with the mount options `extra`
+ * added, each after a comma) and reads FUSE_INIT; answers it with `init`
+ * unless that is NULL. Returns the descriptor, or -1.
  */
-static int mount_raw(const struct fuse_init_out *init)
+static int mount_raw_opts(const struct fuse_init_out *init, const char *extra)
 {
 	struct fuse_in_header *h;
-	char opts[128];
+	char opts[192];
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
 	mkdir(MNT, 0755);
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0%s", fd, extra);
 	if (mount("raw", MNT, "fuse", MS_NOSUID | MS_NODEV, opts)) {
 		close(fd);
 		return -1;
@@ -104,6 +106,11 @@ static int mount_raw(const struct fuse_init_out *init)
 	if (init && reply(fd, h->unique, 0, init, sizeof(*init)) != sizeof(struct fuse_out_header) + sizeof(*init))
 		return -1;
 	return fd;
+}
+
+static int mount_raw(const struct fuse_init_out *init)
+{
+	return mount_raw_opts(init, "");
 }
 
 static int setup(struct __test_metadata *_metadata, uint32_t major)
@@ -1501,6 +1508,130 @@ TEST(init_zero_background_limits)
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	teardown(fd);
+}
+
+/* Writes `text` to /proc/<pid>/<file>; 0 or -1. */
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * A caller whose gid has no mapping in the connection's user namespace: its
+ * requests fail with EOVERFLOW (C's fuse_get_req()) instead of reaching the
+ * daemon with the overflow gid. The mounter keeps kgid 1000 into a user
+ * namespace that maps only uid 0 and gid 0, mounts there (FS_USERNS_MOUNT),
+ * and its child stats the mount.
+ */
+TEST(unmapped_gid_eoverflow)
+{
+	int go[2], st;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	if (pid == 0) {
+		struct fuse_init_out init = {
+			.major = FUSE_KERNEL_VERSION, .minor = 31, .max_write = 4096,
+		};
+		int fd, i, result = 100;
+		pid_t statter;
+
+		close(go[1]);
+		if (setgroups(0, NULL) || setgid(1000) || unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			_exit(101);
+		/* The parent writes the maps. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(102);
+		/* allow_other: a caller of another gid, in the namespace, may use it. */
+		fd = mount_raw_opts(&init, ",allow_other");
+		if (fd < 0)
+			_exit(103);
+		statter = stat_child();
+		for (i = 0; i < 100; i++) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			struct fuse_in_header *h;
+
+			if (poll(&pfd, 1, 50) <= 0) {
+				if (waitpid(statter, &st, WNOHANG) == statter) {
+					result = WIFEXITED(st) ? WEXITSTATUS(st) : 104;
+					break;
+				}
+				continue;
+			}
+			h = get_req(fd);
+			if (!h)
+				break;
+			if (h->opcode == FUSE_GETATTR) {
+				struct fuse_attr_out a;
+
+				fill_attr(&a);
+				reply(fd, h->unique, 0, &a, sizeof(a));
+			} else {
+				reply(fd, h->unique, -ENOSYS, NULL, 0);
+			}
+		}
+		kill(statter, SIGKILL);
+		teardown(fd);
+		_exit(result);
+	}
+	close(go[0]);
+	usleep(200000);
+	EXPECT_EQ(0, write_proc(pid, "setgroups", "deny"));
+	EXPECT_EQ(0, write_proc(pid, "uid_map", "0 0 1"));
+	EXPECT_EQ(0, write_proc(pid, "gid_map", "0 0 1"));
+	write(go[1], "g", 1);
+	close(go[1]);
+	EXPECT_EQ(EOVERFLOW, wait_child(pid, 20));
+}
+
+/* RELEASE carries no ids: uid, gid and pid 0 (C's nocreds). */
+TEST_F(raw, release_without_creds)
+{
+	int i, st, seen = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int f;
+
+		child_prep();
+		f = open(MNT "/f", O_RDONLY);
+		_exit(f >= 0 && !close(f) ? 0 : 1);
+	}
+	for (i = 0; i < 100 && !seen; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		h = get_req(self->fd);
+		if (!h)
+			break;
+		if (serve_file_f(self->fd, h))
+			continue;
+		if (h->opcode == FUSE_RELEASE) {
+			seen = 1;
+			EXPECT_EQ(0, h->uid);
+			EXPECT_EQ(0, h->gid);
+			EXPECT_EQ(0, h->pid);
+		}
+		reply(self->fd, h->unique, h->opcode == FUSE_FLUSH || h->opcode == FUSE_RELEASE ? 0 : -ENOSYS,
+		      NULL, 0);
+	}
+	EXPECT_EQ(1, seen);
+	EXPECT_EQ(0, wait_child(pid, 10));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
 }
 
 TEST_HARNESS_MAIN

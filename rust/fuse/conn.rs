@@ -23,7 +23,7 @@ use crate::kernel_ext::{
     set_once::SetOnce,
     spinlock::{new_spinlock, SpinLock, SpinLockGuard},
     super_block::SbSlot,
-    task::{self, PidNamespace},
+    task::{self, PidNamespace, Unmapped},
     wait::{wait_queue, WaitMode, WaitQueue},
 };
 use core::mem::size_of;
@@ -554,12 +554,19 @@ impl Conn {
                 pid: 0,
             });
         }
-        let uid = task::current_fsuid(&self.user_ns);
-        let gid = task::current_fsgid(&self.user_ns);
-        // An unmapped id cannot be shown to the daemon (C's `fuse_get_req()`).
-        if uid == u32::MAX || gid == u32::MAX {
+        // An unmapped id cannot be shown to the daemon: the request fails (C's
+        // `fuse_get_req()`), unless it must go out, with the overflow ids then (C's
+        // `fuse_force_creds()`).
+        let unmapped = if args.force {
+            Unmapped::Overflow
+        } else {
+            Unmapped::Fail
+        };
+        let uid = task::current_fsuid(&self.user_ns, unmapped);
+        let gid = task::current_fsgid(&self.user_ns, unmapped);
+        let (Some(uid), Some(gid)) = (uid, gid) else {
             return Err(eoverflow());
-        }
+        };
         Ok(Creds {
             uid,
             gid,

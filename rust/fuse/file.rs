@@ -86,6 +86,8 @@ impl PinnedDrop for FuseFile {
         let inode = self.inode.lock().take();
         if let Ok(mut args) = Args::new(opcode, self.nodeid, &inarg, OutSpec::NONE) {
             args.force = true;
+            // No ids: the task closing the file may be anyone (C's `nocreds`).
+            args.nocreds = true;
             let end = Arc::pin_init(
                 pin_init!(ReleaseEnd {
                     inode <- new_spinlock!(inode),

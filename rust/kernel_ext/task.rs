@@ -7,16 +7,30 @@ use crate::bindings as local;
 use core::ptr::NonNull;
 use kernel::bindings;
 
-/// The current task's fs uid, mapped into `ns` (`from_kuid_munged(ns, current_fsuid())`).
-pub(crate) fn current_fsuid(ns: &UserNamespace) -> u32 {
-    // SAFETY: `ns` is live; the helper only reads the current task's credentials.
-    unsafe { local::rust_fuse_current_fsuid(ns.as_raw()) }
+/// What to make of an id that has no mapping in the namespace asked about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unmapped {
+    /// `None` (`from_kuid()`).
+    Fail,
+    /// The overflow id, 65534 by default (`from_kuid_munged()`).
+    Overflow,
 }
 
-/// The current task's fs gid, mapped into `ns`.
-pub(crate) fn current_fsgid(ns: &UserNamespace) -> u32 {
+/// The id as `from_kuid()`/`from_kgid()` return it: `None` for their `(uid_t)-1`.
+fn mapped(id: u32) -> Option<u32> {
+    (id != u32::MAX).then_some(id)
+}
+
+/// The current task's fs uid as seen in `ns`; `None` if unmapped and `unmapped` is `Fail`.
+pub(crate) fn current_fsuid(ns: &UserNamespace, unmapped: Unmapped) -> Option<u32> {
+    // SAFETY: `ns` is live; the helper only reads the current task's credentials.
+    mapped(unsafe { local::rust_fuse_current_fsuid(ns.as_raw(), unmapped == Unmapped::Overflow) })
+}
+
+/// The current task's fs gid as seen in `ns`; `None` if unmapped and `unmapped` is `Fail`.
+pub(crate) fn current_fsgid(ns: &UserNamespace, unmapped: Unmapped) -> Option<u32> {
     // SAFETY: As in `current_fsuid`.
-    unsafe { local::rust_fuse_current_fsgid(ns.as_raw()) }
+    mapped(unsafe { local::rust_fuse_current_fsgid(ns.as_raw(), unmapped == Unmapped::Overflow) })
 }
 
 /// A scope in which the current task's allocations do not reclaim through file systems
