@@ -830,6 +830,32 @@ TEST_F(raw, interrupt_eagain_not_interrupted)
 	EXPECT_EQ(0, wait_child(pid, 10));
 }
 
+/*
+ * FUSE_NOTIFY_RESEND (7.40): the requests the daemon has read and not
+ * answered come again, their unique ids marked FUSE_UNIQUE_RESEND, and a
+ * reply to the new id ends them.
+ */
+TEST_F(raw, notify_resend)
+{
+	struct fuse_out_header oh = { .len = sizeof(oh), .error = FUSE_NOTIFY_RESEND };
+	struct fuse_attr_out out;
+	struct fuse_in_header *h;
+	pid_t pid = stat_child();
+	uint64_t u = expect_getattr(_metadata, self->fd);
+
+	ASSERT_NE(0, u);
+	EXPECT_EQ(sizeof(oh), write(self->fd, &oh, sizeof(oh)));
+	h = get_req(self->fd);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(FUSE_GETATTR, h->opcode);
+	EXPECT_EQ(u | FUSE_UNIQUE_RESEND, h->unique);
+	/* The old id is no longer the request's. */
+	fill_attr(&out);
+	EXPECT_EQ(-ENOENT, reply(self->fd, u, 0, &out, sizeof(out)));
+	EXPECT_EQ(sizeof(struct fuse_out_header) + sizeof(out), reply(self->fd, h->unique, 0, &out, sizeof(out)));
+	EXPECT_EQ(0, wait_child(pid, 10));
+}
+
 TEST_F(raw, daemon_gone_wakes_every_waiter)
 {
 	pid_t a = stat_child(), b;

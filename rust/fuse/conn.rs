@@ -489,6 +489,41 @@ impl Conn {
         drop((interrupts, forgets));
     }
 
+    /// Gives the daemon again every request it has read and not answered, their unique ids
+    /// marked [`proto::UNIQUE_RESEND`], ahead of those it has not read (C's `fuse_resend()`,
+    /// on `FUSE_NOTIFY_RESEND`): for a daemon that restarted and lost what it had read.
+    pub(crate) fn resend(&self) {
+        let mut taken = ReqList::new();
+        {
+            let devices = self.devices.lock();
+            if !self.state.lock().connected {
+                return;
+            }
+            for (_, pq) in devices.iter() {
+                pq.inner.lock().take_all(&mut taken);
+            }
+        }
+        let mut iq = self.lock_iq();
+        if !iq.connected {
+            drop(iq);
+            self.end_all(taken);
+            return;
+        }
+        let mut again = ReqList::new();
+        while let Some(req) = taken.pop_front() {
+            // Under the input queue's lock, where a waiter that leaves looks for its request
+            // among the pending ones.
+            if req.transition(Phase::Sent, Phase::Pending) {
+                req.mark_resend();
+                again.push_back(req);
+            }
+        }
+        again.push_all_back(&mut iq.pending);
+        core::mem::swap(&mut iq.pending, &mut again);
+        drop(iq);
+        self.iq_wait.wake_all();
+    }
+
     /// Ends every request of a queue taken off the connection with `ECONNABORTED`.
     fn end_all(&self, mut queue: ReqList) {
         while let Some(req) = queue.pop_front() {

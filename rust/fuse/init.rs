@@ -28,8 +28,6 @@ pub(crate) const OFFERED: u64 = f::FUSE_ASYNC_READ
     | f::FUSE_EXPLICIT_INVAL_DATA
     | f::FUSE_DO_READDIRPLUS
     | f::FUSE_READDIRPLUS_AUTO
-    | f::FUSE_DO_READDIRPLUS
-    | f::FUSE_READDIRPLUS_AUTO
     | f::FUSE_PARALLEL_DIROPS
     | f::FUSE_ABORT_ERROR
     | f::FUSE_MAX_PAGES
@@ -49,7 +47,8 @@ pub(crate) const OFFERED: u64 = f::FUSE_ASYNC_READ
     | f::FUSE_CREATE_SUPP_GROUP
     | f::FUSE_HAS_EXPIRE_ONLY
     | f::FUSE_WRITEBACK_CACHE
-    | f::FUSE_DIRECT_IO_ALLOW_MMAP;
+    | f::FUSE_DIRECT_IO_ALLOW_MMAP
+    | f::FUSE_HAS_RESEND;
 
 /// The end of FUSE_INIT: applies the reply to the connection and the super block.
 struct InitEnd {

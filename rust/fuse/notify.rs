@@ -91,6 +91,11 @@ pub(crate) fn notify(conn: &Conn, code: i32, from: &mut IovIter, len: usize) -> 
             sb.with(|sb| retrieve(conn, sb, &out))
                 .unwrap_or(Err(ENOENT))
         }
+        b::fuse_notify_code_FUSE_NOTIFY_RESEND => {
+            // No argument (C reads none either).
+            conn.resend();
+            Ok(())
+        }
         _ => Err(EINVAL),
     }
 }

@@ -47,6 +47,11 @@ pub(crate) const MIN_READ_BUFFER: usize = bindings::FUSE_MIN_READ_BUFFER as usiz
 /// The bit that marks the unique id of an interrupt (`FUSE_INT_REQ_BIT`).
 pub(crate) const INT_REQ_BIT: u64 = 1;
 
+/// The bit that marks the unique id of a request sent again after `FUSE_NOTIFY_RESEND`
+/// (`FUSE_UNIQUE_RESEND`, the top bit).
+// CAST: the header defines it as a signed 64-bit `1 << 63`; the bit pattern is what counts.
+pub(crate) const UNIQUE_RESEND: u64 = bindings::FUSE_UNIQUE_RESEND as u64;
+
 /// The step between unique ids (`FUSE_REQ_ID_STEP`), leaving [`INT_REQ_BIT`] free.
 pub(crate) const REQ_ID_STEP: u64 = 2;
 
@@ -287,6 +292,7 @@ pub(crate) mod init_flags {
         FUSE_HAS_EXPIRE_ONLY,
         FUSE_WRITEBACK_CACHE,
         FUSE_DIRECT_IO_ALLOW_MMAP,
+        FUSE_HAS_RESEND,
     );
 }
 

@@ -562,6 +562,13 @@ impl Request {
         self.unique.load(Ordering::Relaxed)
     }
 
+    /// Marks the request as given to the daemon again ([`proto::UNIQUE_RESEND`] in its unique
+    /// id). Called under the input queue's lock, before the request re-enters it.
+    pub(crate) fn mark_resend(&self) {
+        self.unique
+            .fetch_or(proto::UNIQUE_RESEND, Ordering::Relaxed);
+    }
+
     /// Whether the request has ended.
     pub(crate) fn finished(&self) -> bool {
         self.state.phase.load(SeqCst) == Phase::Finished as u8
