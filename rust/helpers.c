@@ -456,12 +456,6 @@ bool rust_fuse_folio_test_uptodate(struct folio *folio)
 	return folio_test_uptodate(folio);
 }
 
-void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
-				 size_t len)
-{
-	memcpy_from_folio(to, folio, offset, len);
-}
-
 struct page *rust_fuse_copy_folio_page(struct folio *folio, unsigned long i)
 {
 	/* As write-back copies: no recursion into file systems for the memory. */

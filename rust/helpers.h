@@ -109,8 +109,6 @@ struct folio *rust_fuse_filemap_get_folio(struct address_space *mapping,
 					  pgoff_t index);
 void rust_fuse_folio_put(struct folio *folio);
 bool rust_fuse_folio_test_uptodate(struct folio *folio);
-void rust_fuse_memcpy_from_folio(void *to, struct folio *folio, size_t offset,
-				 size_t len);
 struct page *rust_fuse_copy_folio_page(struct folio *folio, unsigned long i);
 
 /* Wait queues and poll. */

@@ -1063,6 +1063,96 @@ TEST_F(raw, abort_wakes_pollers)
 	waitpid(pid, &st, 0);
 }
 
+/* Sends a NOTIFY_RETRIEVE of file f's first page; the write's result. */
+static ssize_t notify_retrieve(int fd, uint64_t notify_unique)
+{
+	struct fuse_notify_retrieve_out r = {
+		.notify_unique = notify_unique, .nodeid = 2, .offset = 0, .size = 4096,
+	};
+
+	return reply_raw(fd, 0, FUSE_NOTIFY_RETRIEVE, &r, sizeof(r), 0);
+}
+
+/*
+ * A daemon that sends RETRIEVEs and never reads the answers: rust_fuse keeps
+ * at most 64 answers queued and fails the next RETRIEVE with ENOBUFS until
+ * the daemon reads them. Deliberate difference: C queues every answer, so a
+ * daemon can make it hold kernel memory without bound; here it does 200.
+ */
+TEST_F(raw, retrieve_answers_bounded)
+{
+	int i, st, n = 0, ok = 0, nobufs = 0, replies = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* Keeps f open (its inode cached) until killed. */
+		child_prep();
+		if (open(MNT "/f", O_RDONLY) < 0)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	/* Serve until the file is open (OPEN answered), then a little more. */
+	for (i = 0; i < 100 && n < 2; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0) {
+			n += n > 0;
+			continue;
+		}
+		h = get_req(self->fd);
+		if (!h)
+			break;
+		if (h->opcode == FUSE_OPEN)
+			n = 1;
+		if (!serve_file_f(self->fd, h))
+			reply(self->fd, h->unique, -ENOSYS, NULL, 0);
+	}
+	for (i = 0; i < 200; i++) {
+		ssize_t r = notify_retrieve(self->fd, 1000 + i);
+
+		ok += r > 0;
+		nobufs += r == -ENOBUFS;
+	}
+	if (is_rust()) {
+		EXPECT_EQ(64, ok);
+		EXPECT_EQ(136, nobufs);
+	} else {
+		EXPECT_EQ(200, ok);
+	}
+	/* Reading the answers frees their places. */
+	for (i = 0; i < 400 && replies < ok; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			break;
+		h = get_req(self->fd);
+		if (!h)
+			break;
+		if (h->opcode == FUSE_NOTIFY_REPLY)
+			replies++;
+		else if (!serve_file_f(self->fd, h))
+			reply(self->fd, h->unique, -ENOSYS, NULL, 0);
+	}
+	EXPECT_EQ(ok, replies);
+	EXPECT_LT(0, notify_retrieve(self->fd, 5000));
+	kill(pid, SIGKILL);
+	/* Its close sends FLUSH, which is answered. */
+	for (i = 0; i < 50 && waitpid(pid, &st, WNOHANG) != pid; i++) {
+		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+		struct fuse_in_header *h;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		h = get_req(self->fd);
+		if (h && h->opcode != FUSE_NOTIFY_REPLY && !serve_file_f(self->fd, h))
+			reply(self->fd, h->unique, 0, NULL, 0);
+	}
+	waitpid(pid, &st, WNOHANG);
+}
+
 /*
  * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
  * the daemon's answer, checked (an F_UNLCK answer changes the type alone);

@@ -310,6 +310,9 @@ pub(crate) struct Conn {
     disconnected: AtomicBool,
     /// Requests that have not ended (C's `num_waiting`).
     num_waiting: AtomicU32,
+    /// Answers to NOTIFY_RETRIEVE queued for the daemon and not read yet (see
+    /// `notify::retrieve`).
+    pub(crate) retrieves_queued: AtomicU32,
     /// Stamps attribute updates (C's `attr_version`).
     pub(crate) attr_version: AtomicU64,
     /// Counts evictions of linked inodes (C's `evict_ctr`).
@@ -384,6 +387,7 @@ impl Conn {
                     ..Negotiated::default()
                 },
                 num_waiting: AtomicU32::new(0),
+                retrieves_queued: AtomicU32::new(0),
                 attr_version: AtomicU64::new(1),
                 evict_ctr: AtomicU64::new(1),
                 user_ns: UserNamespaceRef::new(user_ns),
@@ -668,10 +672,19 @@ impl Conn {
     }
 
     /// Queues a request the daemon does not answer (C's `fuse_simple_notify_reply()`): it
-    /// ends when the daemon has read it, or with the connection.
-    pub(crate) fn send_noreply(&self, args: Args) -> Result {
-        let creds = self.creds(&args)?;
-        let req = Request::new(args, creds, None, Waiter::None);
+    /// ends when the daemon has read it, or with the connection, and `end` runs then (or at
+    /// once, with the error, if the request cannot be queued).
+    pub(crate) fn send_noreply(&self, args: Args, end: Option<Arc<dyn RequestEnd>>) -> Result {
+        let creds = match self.creds(&args) {
+            Ok(creds) => creds,
+            Err(e) => {
+                if let Some(end) = end {
+                    end.end(self, Err(e.to_errno()));
+                }
+                return Err(e);
+            }
+        };
+        let req = Request::new(args, creds, end, Waiter::None);
         self.queue_new(&req);
         Ok(())
     }

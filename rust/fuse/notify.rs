@@ -12,16 +12,16 @@ use super::{
     inode::{self, Inode},
     namei,
     proto::{self, op, Wire},
-    request::{Args, OutSpec},
+    request::{Args, OutSpec, RequestEnd},
 };
 use crate::bindings as b;
 use crate::kernel_ext::{
-    error::{enametoolong, enotempty},
+    error::{enametoolong, enobufs, enotempty},
     iov_iter::IovIter,
     super_block::SuperBlock,
 };
-use core::mem::size_of;
-use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+use core::{mem::size_of, sync::atomic::Ordering};
+use kernel::{bindings, page::PAGE_SIZE, prelude::*, sync::Arc};
 
 /// Reads a notification's fixed part, which must be exactly `size` bytes of `T` (the rest
 /// of the write, if `tail` allows one).
@@ -133,11 +133,62 @@ fn store(sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_store_out, from: &mut Iov
     Ok(())
 }
 
-/// RETRIEVE (C's `fuse_retrieve()`): sends the daemon, as a NOTIFY_REPLY with its own
-/// `notify_unique`, the cached data of a range (up to `max_write` and the file's size),
-/// stopping at the first page not in the cache.
+/// The most answers to NOTIFY_RETRIEVE a connection keeps queued for the daemon: each holds
+/// up to `max_pages` pages of the page cache, and a daemon that asks without reading must not
+/// make the kernel hold memory without bound. Past it, RETRIEVE fails with `ENOBUFS`.
+const MAX_RETRIEVES_QUEUED: u32 = 64;
+
+/// The place of one queued NOTIFY_REPLY among [`MAX_RETRIEVES_QUEUED`], given back when the
+/// daemon has read it (or the connection ends it).
+struct RetrieveSlot;
+
+impl RetrieveSlot {
+    /// Takes a place, or fails with `ENOBUFS` when every place is taken.
+    fn take(conn: &Conn) -> Result {
+        conn.retrieves_queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_RETRIEVES_QUEUED).then_some(n + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| enobufs())
+    }
+
+    fn give_back(conn: &Conn) {
+        conn.retrieves_queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl RequestEnd for RetrieveSlot {
+    fn end(&self, conn: &Conn, _result: core::result::Result<&[u8], i32>) {
+        Self::give_back(conn);
+    }
+}
+
+/// RETRIEVE (C's `fuse_retrieve()`): the cached pages of a range (up to `max_write` bytes and
+/// `max_pages` pages, stopping at the first page not cached) go back to the daemon in a
+/// NOTIFY_REPLY, by reference, as C sends them.
 fn retrieve(conn: &Conn, sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_retrieve_out) -> Result {
     let i = ilookup(sb, out.nodeid).ok_or(ENOENT)?;
+    RetrieveSlot::take(conn)?;
+    let end: Arc<dyn RequestEnd> = match Arc::new(RetrieveSlot, GFP_KERNEL) {
+        Ok(end) => end,
+        Err(e) => {
+            RetrieveSlot::give_back(conn);
+            return Err(e.into());
+        }
+    };
+    let args = match retrieve_args(conn, &i, out) {
+        Ok(args) => args,
+        Err(e) => {
+            end.end(conn, Err(e.to_errno()));
+            return Err(e);
+        }
+    };
+    conn.send_noreply(args, Some(end))
+}
+
+/// The NOTIFY_REPLY of a RETRIEVE: its header, then references to the cached pages.
+fn retrieve_args(conn: &Conn, i: &Inode, out: &b::fuse_notify_retrieve_out) -> Result<Args> {
     let neg = conn.neg();
     let size = i.size().max(0) as u64;
     let num = if out.offset > size {
@@ -147,7 +198,14 @@ fn retrieve(conn: &Conn, sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_retrieve_
     };
     let page = PAGE_SIZE as u64;
     let max_pages = u64::from(neg.max_pages);
-    let mut data = KVVec::new();
+    let mut inarg = b::fuse_notify_retrieve_in::zeroed();
+    inarg.offset = out.offset;
+    let mut args = Args::from_parts(
+        op::NOTIFY_REPLY,
+        out.nodeid,
+        &[inarg.as_bytes()],
+        OutSpec::NONE,
+    )?;
     let mut pos = out.offset;
     let end = out.offset + num;
     let mut pages = 0;
@@ -157,27 +215,21 @@ fn retrieve(conn: &Conn, sb: &SuperBlock<FuseFs>, out: &b::fuse_notify_retrieve_
         };
         let off = pos.saturating_sub(folio.pos() as u64) as usize;
         let this = ((end - pos) as usize).min(PAGE_SIZE - (pos % page) as usize);
-        let at = data.len();
-        data.extend_with(this, 0, GFP_KERNEL)?;
-        let got = folio.read(off, &mut data[at..]);
+        let before = args.data_pages().len();
+        folio.add_to(args.data_pages(), off, this)?;
+        let got = args.data_pages().len() - before;
+        pos += got as u64;
         if got < this {
             break;
         }
-        pos += this as u64;
         pages += 1;
     }
-    let mut inarg = b::fuse_notify_retrieve_in::zeroed();
-    inarg.offset = out.offset;
-    inarg.size = data.len() as u32;
-    let mut args = Args::from_parts(
-        op::NOTIFY_REPLY,
-        out.nodeid,
-        &[inarg.as_bytes(), &data],
-        OutSpec::NONE,
-    )?;
+    // CAST: at most `max_write`, a `u32`.
+    inarg.size = (pos - out.offset) as u32;
+    args.patch(0, inarg.as_bytes());
     args.noreply = true;
     args.reply_unique = out.notify_unique;
-    conn.send_noreply(args)
+    Ok(args)
 }
 
 /// The cached inode of `nodeid`, if any (C's `fuse_ilookup()`).

@@ -419,10 +419,18 @@ impl CachedFolio {
         unsafe { local::rust_fuse_folio_size(self.0.as_ptr()) }
     }
 
-    /// Copies bytes from `offset` into `buf` (cut at the folio's end); returns how many.
-    pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) -> usize {
-        // SAFETY: The folio is referenced, which keeps its memory.
-        unsafe { copy_from_folio(self.0, self.size(), offset, buf) }
+    /// References the bytes `[offset, offset + len)` of the folio (cut at its end) in
+    /// `pages`, which keeps its pages when this reference is gone; their data is read when
+    /// `pages` is copied out, as the page cache holds it then.
+    pub(crate) fn add_to(
+        &self,
+        pages: &mut IterPages,
+        offset: usize,
+        len: usize,
+    ) -> kernel::error::Result {
+        let len = len.min(self.size().saturating_sub(offset));
+        // SAFETY: The folio is referenced (type invariant) and the range is in it.
+        unsafe { pages.push_folio_range(self.0, offset, len) }
     }
 }
 
@@ -431,26 +439,6 @@ impl Drop for CachedFolio {
         // SAFETY: We hold one reference (type invariant).
         unsafe { local::rust_fuse_folio_put(self.0.as_ptr()) };
     }
-}
-
-/// Copies bytes of a folio of `size` bytes from `offset` into `buf` (cut at the folio's
-/// end); returns how many.
-///
-/// # Safety
-///
-/// The caller keeps the folio alive (a reference or its lock) for the call.
-pub(crate) unsafe fn copy_from_folio(
-    folio: NonNull<bindings::folio>,
-    size: usize,
-    offset: usize,
-    buf: &mut [u8],
-) -> usize {
-    let len = buf.len().min(size.saturating_sub(offset));
-    // SAFETY: The folio is alive (caller's guarantee); the range is within it and `buf`.
-    unsafe {
-        local::rust_fuse_memcpy_from_folio(buf.as_mut_ptr().cast(), folio.as_ptr(), offset, len)
-    };
-    len
 }
 
 impl<T: FileSystem> Inode<T> {

@@ -25,6 +25,7 @@ declare_errno! {
     enametoolong => ENAMETOOLONG, "File name too long (`ENAMETOOLONG`).";
     eoverflow => EOVERFLOW, "Value too large (`EOVERFLOW`).";
     econnrefused => ECONNREFUSED, "Connection refused (`ECONNREFUSED`).";
+    enobufs => ENOBUFS, "No buffer space available (`ENOBUFS`).";
 }
 
 /// `ENOTEMPTY`, which 6.12's `kernel::error::code` lacks.
