@@ -111,6 +111,12 @@ bool rust_fuse_fatal_signal_pending(void)
 	return fatal_signal_pending(current);
 }
 
+bool rust_fuse_exiting_on_signal(void)
+{
+	/* A group exit on a signal records its number; exit_group(n) records n << 8. */
+	return (current->flags & PF_EXITING) && (current->signal->group_exit_code & 0x7f);
+}
+
 const struct cred *rust_fuse_current_cred(void)
 {
 	return current_cred();

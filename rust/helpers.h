@@ -28,6 +28,7 @@ void rust_fuse_put_pid_ns(struct pid_namespace *ns);
 struct user_namespace *rust_fuse_get_user_ns(struct user_namespace *ns);
 void rust_fuse_put_user_ns(struct user_namespace *ns);
 bool rust_fuse_fatal_signal_pending(void);
+bool rust_fuse_exiting_on_signal(void);
 const struct cred *rust_fuse_current_cred(void);
 kuid_t rust_fuse_make_kuid(struct user_namespace *ns, uid_t uid);
 kgid_t rust_fuse_make_kgid(struct user_namespace *ns, gid_t gid);

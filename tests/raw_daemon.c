@@ -1438,7 +1438,14 @@ TEST_F(raw, notifications_checked_and_applied)
  * carries FUSE_WRITE_CACHE and the data, fsync waits for it, and the daemon's
  * close (abort) ends that wait.
  */
-TEST(writeback_write_unanswered_abort_wakes_fsync)
+/*
+ * A writer into the writeback cache calls fsync while the daemon holds its
+ * WRITE (unanswered): fsync waits. With `kill_it`, the writer then gets
+ * SIGKILL: on rust_fuse it leaves at once; the C module keeps it (D state)
+ * until the daemon goes away. Then the daemon's /dev/fuse closes, which ends
+ * the wait of a writer still there with an error.
+ */
+static void wb_fsync_unanswered(struct __test_metadata *_metadata, int kill_it)
 {
 	struct fuse_init_out init = {
 		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_readahead = 65536,
@@ -1512,6 +1519,22 @@ TEST(writeback_write_unanswered_abort_wakes_fsync)
 	EXPECT_EQ(1, data_ok);
 	/* fsync waits for the unanswered WRITE... */
 	EXPECT_EQ(-1, wait_child(pid, 1));
+	if (kill_it) {
+		kill(pid, SIGKILL);
+		i = wait_child(pid, 2);
+		if (is_rust()) {
+			/* Deliberate difference: the killed writer leaves at once. */
+			EXPECT_EQ(128 + SIGKILL, i);
+		} else {
+			EXPECT_EQ(-1, i);
+		}
+		close(fd);
+		if (i < 0) {
+			EXPECT_EQ(128 + SIGKILL, wait_child(pid, 10));
+		}
+		teardown(-1);
+		return;
+	}
 	/* ...until the daemon goes away. */
 	close(fd);
 	i = wait_child(pid, 10);
@@ -1519,6 +1542,16 @@ TEST(writeback_write_unanswered_abort_wakes_fsync)
 		TH_LOG("fsync ended with %d", i);
 	}
 	teardown(-1);
+}
+
+TEST(writeback_write_unanswered_abort_wakes_fsync)
+{
+	wb_fsync_unanswered(_metadata, 0);
+}
+
+TEST(writeback_fsync_killed_while_daemon_holds_write)
+{
+	wb_fsync_unanswered(_metadata, 1);
 }
 
 TEST(init_bad_major)

@@ -24,7 +24,7 @@ use crate::kernel_ext::{
     spinlock::{new_spinlock, SpinLock, SpinLockGuard},
     super_block::SbSlot,
     task::{self, PidNamespace, Unmapped},
-    wait::{wait_queue, WaitMode, WaitQueue},
+    wait::{self, wait_queue, WaitMode, WaitQueue},
 };
 use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -639,7 +639,7 @@ impl Conn {
             }
         };
         self.blocked_wait
-            .wait(WaitMode::Killable, true, ready)
+            .wait(WaitMode::KillableOrExiting, true, ready)
             .map_err(|_| EINTR)?
     }
 
@@ -770,7 +770,10 @@ impl Conn {
     /// with `EINTR` and the late reply is dropped with the request.
     fn wait_answer(&self, req: &Arc<Request>) -> Result {
         let done = || req.finished().then_some(());
-        if !self.no_interrupt.load(Ordering::Acquire) {
+        // A task exiting on a signal (closing its files: FLUSH, the write-back of its data)
+        // has no signal left to end an interruptible wait: it goes straight to the killable
+        // ones, which it does not wait in.
+        if !self.no_interrupt.load(Ordering::Acquire) && !wait::exiting_on_signal() {
             if req.waitq.wait(WaitMode::Interruptible, false, done).is_ok() {
                 return Ok(());
             }
@@ -779,7 +782,11 @@ impl Conn {
             }
         }
         if !req.args.force {
-            if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
+            if req
+                .waitq
+                .wait(WaitMode::KillableOrExiting, false, done)
+                .is_ok()
+            {
                 return Ok(());
             }
             let mut iq = self.lock_iq();
@@ -791,7 +798,11 @@ impl Conn {
                 return Err(EINTR);
             }
         }
-        if req.waitq.wait(WaitMode::Killable, false, done).is_ok() {
+        if req
+            .waitq
+            .wait(WaitMode::KillableOrExiting, false, done)
+            .is_ok()
+        {
             return Ok(());
         }
         // A fatal signal while the daemon has the request: leave (see above).

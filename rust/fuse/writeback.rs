@@ -373,7 +373,7 @@ pub(crate) fn wait_page(inode: &Inode, pos: i64) -> Result {
         return Ok(());
     }
     fi.write_wait
-        .wait(WaitMode::Killable, false, || {
+        .wait(WaitMode::KillableOrExiting, false, || {
             (!fi.write.lock().overlaps(index, index)).then_some(())
         })
         .map_err(|_| EINTR)
@@ -385,7 +385,7 @@ pub(crate) fn wait_page(inode: &Inode, pos: i64) -> Result {
 pub(crate) fn sync_writes(inode: &Inode) -> Result {
     let fi = inode.data();
     fi.write_wait
-        .wait(WaitMode::Killable, false, || {
+        .wait(WaitMode::KillableOrExiting, false, || {
             let st = fi.write.lock();
             (st.sent == 0 && st.building == 0).then_some(())
         })

@@ -22,13 +22,17 @@ pub(crate) enum WaitMode {
     Interruptible,
     /// Only a fatal signal ends the wait with `ERESTARTSYS` (`TASK_KILLABLE`).
     Killable,
+    /// As [`WaitMode::Killable`], and a task that is exiting because a signal killed it does
+    /// not wait at all (`ERESTARTSYS` at once): its fatal signal was taken when it began to
+    /// exit, so a `TASK_KILLABLE` sleep of its exit path (closing its files) would last.
+    KillableOrExiting,
 }
 
 impl WaitMode {
     fn state(self) -> i32 {
         match self {
             WaitMode::Interruptible => bindings::TASK_INTERRUPTIBLE as i32,
-            WaitMode::Killable => bindings::TASK_KILLABLE as i32,
+            WaitMode::Killable | WaitMode::KillableOrExiting => bindings::TASK_KILLABLE as i32,
         }
     }
 }
@@ -78,6 +82,9 @@ impl WaitQueue {
     ) -> Result<T> {
         if let Some(v) = cond() {
             return Ok(v);
+        }
+        if matches!(mode, WaitMode::KillableOrExiting) && exiting_on_signal() {
+            return Err(ERESTARTSYS);
         }
         let mut entry = MaybeUninit::<bindings::wait_queue_entry>::zeroed();
         let entry = entry.as_mut_ptr();
@@ -159,6 +166,14 @@ impl WaitQueue {
 pub(crate) fn lock_class_ptr(key: &'static LockClassKey) -> *mut bindings::lock_class_key {
     // `LockClassKey` is a transparent wrapper around `Opaque<lock_class_key>`.
     ptr::from_ref(key).cast_mut().cast()
+}
+
+/// Whether the current task is exiting because a signal killed it (`PF_EXITING`, and a
+/// group exit code that is a signal's): it has no signal pending any more.
+pub(crate) fn exiting_on_signal() -> bool {
+    // SAFETY: Reads the current task's flags and its signal struct, which lives as long as
+    // the task.
+    unsafe { local::rust_fuse_exiting_on_signal() }
 }
 
 /// Whether the current task has a fatal signal pending (`fatal_signal_pending(current)`).
