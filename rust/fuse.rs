@@ -6,7 +6,8 @@
 //! [`proto`] (protocol), [`request`] and [`conn`] (the request engine), [`dev`]
 //! (`/dev/fuse`), [`init`] (FUSE_INIT), [`mount_opts`] (mount options), [`fs`] (the `fuse`
 //! file system type), [`inode`], [`dir`], [`readdir`], [`namei`], [`setattr`], [`file`],
-//! [`write`], [`xattr`], [`lock`] and [`poll`] (the VFS side).
+//! [`write`], [`xattr`], [`lock`] and [`poll`] (the VFS side); [`timeout`] (request
+//! timeouts).
 
 pub(crate) mod conn;
 pub(crate) mod dev;
@@ -25,6 +26,7 @@ pub(crate) mod proto;
 pub(crate) mod readdir;
 pub(crate) mod request;
 pub(crate) mod setattr;
+pub(crate) mod timeout;
 pub(crate) mod write;
 pub(crate) mod writeback;
 pub(crate) mod xattr;

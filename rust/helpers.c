@@ -7,10 +7,12 @@
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include <linux/user_namespace.h>
 #include <linux/security.h>
 #include "helpers.h"
@@ -576,4 +578,37 @@ void rust_fuse_pipe_wake_writers(struct pipe_inode_info *pipe)
 	if (waitqueue_active(&pipe->wr_wait))
 		wake_up_interruptible(&pipe->wr_wait);
 	kill_fasync(&pipe->fasync_writers, SIGIO, POLL_OUT);
+}
+
+void rust_fuse_init_delayed_work(struct delayed_work *dw, work_func_t fn)
+{
+	INIT_DELAYED_WORK(dw, fn);
+}
+
+bool rust_fuse_queue_delayed_work(struct delayed_work *dw, unsigned long delay)
+{
+	return queue_delayed_work(system_wq, dw, delay);
+}
+
+/*
+ * The request timeouts, in seconds (0: none), as 6.15's fs.fuse sysctls of the same names:
+ * read when a connection's INIT is answered (rust/fuse/timeout.rs).
+ */
+static unsigned int default_request_timeout;
+module_param(default_request_timeout, uint, 0644);
+MODULE_PARM_DESC(default_request_timeout,
+		 "Seconds a daemon may take to answer a request before its connection is aborted (0: no limit)");
+
+static unsigned int max_request_timeout;
+module_param(max_request_timeout, uint, 0644);
+MODULE_PARM_DESC(max_request_timeout, "The most default_request_timeout may be (0: no cap)");
+
+unsigned int rust_fuse_default_request_timeout(void)
+{
+	return READ_ONCE(default_request_timeout);
+}
+
+unsigned int rust_fuse_max_request_timeout(void)
+{
+	return READ_ONCE(max_request_timeout);
 }

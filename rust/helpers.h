@@ -160,4 +160,9 @@ int rust_fuse_pipe_buf_confirm(struct pipe_inode_info *pipe,
 void rust_fuse_pipe_release_front(struct pipe_inode_info *pipe);
 void rust_fuse_pipe_wake_writers(struct pipe_inode_info *pipe);
 
+void rust_fuse_init_delayed_work(struct delayed_work *dw, work_func_t fn);
+bool rust_fuse_queue_delayed_work(struct delayed_work *dw, unsigned long delay);
+unsigned int rust_fuse_default_request_timeout(void);
+unsigned int rust_fuse_max_request_timeout(void);
+
 #endif

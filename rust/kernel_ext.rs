@@ -34,5 +34,6 @@ pub(crate) mod spinlock;
 pub(crate) mod super_block;
 pub(crate) mod task;
 pub(crate) mod wait;
+pub(crate) mod workqueue;
 pub(crate) mod writeback;
 pub(crate) mod xattr;

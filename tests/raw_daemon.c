@@ -1659,19 +1659,25 @@ TEST(init_zero_background_limits)
 	teardown(fd);
 }
 
+/* Writes `value` to a /proc or /sys file; 0 or -1. */
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 /* Writes `text` to /proc/<pid>/<file>; 0 or -1. */
 static int write_proc(pid_t pid, const char *file, const char *text)
 {
 	char path[64];
-	int fd, ok;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
+	return write_file(path, text);
 }
 
 /*
@@ -1781,6 +1787,52 @@ TEST_F(raw, release_without_creds)
 	EXPECT_EQ(0, wait_child(pid, 10));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
+}
+
+#define TIMEOUT_PARAM "/sys/module/rust_fuse/parameters/default_request_timeout"
+
+/*
+ * Request timeouts (6.15's, as rust_fuse's module parameter
+ * default_request_timeout): with 2 seconds, a silent daemon's connection is
+ * aborted within a few seconds, the request it read and the one it did not
+ * both end with ECONNABORTED, and the mount unmounts. The C module of 6.12
+ * has no timeouts (deliberate difference): its waiters stay until the
+ * daemon goes away.
+ */
+TEST(request_timeout_aborts_silent_daemon)
+{
+	struct fuse_init_out init = {
+		.major = FUSE_KERNEL_VERSION, .minor = 31, .max_write = 4096,
+	};
+	int fd, a_st, b_st;
+	pid_t a, b;
+
+	if (is_rust())
+		ASSERT_EQ(0, write_file(TIMEOUT_PARAM, "2"));
+	fd = mount_raw(&init);
+	if (is_rust())
+		EXPECT_EQ(0, write_file(TIMEOUT_PARAM, "0"));
+	ASSERT_LE(0, fd);
+	a = stat_child();
+	EXPECT_NE(0, expect_getattr(_metadata, fd));
+	/* The second one stays in the input queue. */
+	b = stat_child();
+	a_st = wait_child(a, 8);
+	b_st = wait_child(b, 2);
+	if (is_rust()) {
+		EXPECT_EQ(ECONNABORTED, a_st);
+		EXPECT_EQ(ECONNABORTED, b_st);
+		EXPECT_EQ(0, umount2(MNT, 0));
+	} else {
+		EXPECT_EQ(-1, a_st);
+		EXPECT_EQ(-1, b_st);
+	}
+	close(fd);
+	if (a_st < 0)
+		EXPECT_EQ(ECONNABORTED, wait_child(a, 10));
+	if (b_st < 0)
+		EXPECT_EQ(ECONNABORTED, wait_child(b, 10));
+	teardown(-1);
 }
 
 TEST_HARNESS_MAIN

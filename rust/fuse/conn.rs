@@ -25,6 +25,7 @@ use crate::kernel_ext::{
     super_block::SbSlot,
     task::{self, PidNamespace, Unmapped},
     wait::{self, wait_queue, WaitMode, WaitQueue},
+    workqueue::DelayedWork,
 };
 use core::mem::size_of;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -272,6 +273,13 @@ impl ProcessingQueue {
 /// One FUSE connection: a mount and the `/dev/fuse` files attached to it.
 #[pin_data]
 pub(crate) struct Conn {
+    /// The periodic check of the request timeouts (`timeout.rs`); first, so that it is
+    /// cancelled before anything else of the connection goes.
+    #[pin]
+    pub(crate) timeout_work: DelayedWork<Conn>,
+    /// How long the daemon may take to answer a request, in jiffies (0: no limit); set
+    /// when INIT is answered.
+    pub(crate) req_timeout: AtomicU64,
     #[pin]
     iq: SpinLock<InputQueue>,
     /// Whether a reader has something to take, or the queue is disconnected: kept by
@@ -354,6 +362,8 @@ impl Conn {
         };
         Arc::pin_init(
             pin_init!(Conn {
+                timeout_work <- DelayedWork::new(),
+                req_timeout: AtomicU64::new(0),
                 iq <- new_spinlock!(InputQueue {
                     connected: true,
                     next_unique: 0,
@@ -526,6 +536,26 @@ impl Conn {
         core::mem::swap(&mut iq.pending, &mut again);
         drop(iq);
         self.iq_wait.wake_all();
+    }
+
+    /// Whether a request that is not answered yet was made more than `timeout` jiffies before
+    /// `now` (C's `fuse_check_timeout()`): the oldest of each queue is looked at, waiting
+    /// for the daemon to read it, for a background slot, or for the daemon's answer.
+    pub(crate) fn has_expired_request(&self, now: u64, timeout: u64) -> bool {
+        let old = |list: &ReqList| {
+            list.iter()
+                .next()
+                .is_some_and(|r| r.older_than(now, timeout))
+        };
+        if old(&self.lock_iq().pending) || old(&self.state.lock().bg_queue) {
+            return true;
+        }
+        let devices = self.devices.lock();
+        let expired = devices.iter().any(|(_, pq)| {
+            let inner = pq.inner.lock();
+            inner.processing.iter().any(old)
+        });
+        expired
     }
 
     /// Ends every request of a queue taken off the connection with `ECONNABORTED`.

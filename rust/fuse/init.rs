@@ -149,6 +149,7 @@ impl RequestEnd for InitEnd {
         });
         n.max_write = if arg.minor < 5 { 4096 } else { arg.max_write }.max(4096);
         conn.set_initialized(Some(n), limits);
+        super::timeout::start(conn);
     }
 }
 

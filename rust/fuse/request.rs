@@ -19,6 +19,7 @@ use crate::bindings;
 use crate::kernel_ext::inline_vec::InlineVec;
 use crate::kernel_ext::iov_iter::{IovIter, IterPages, ReadBuf};
 use crate::kernel_ext::set_once::SetOnce;
+use crate::kernel_ext::task;
 use crate::kernel_ext::wait::{wait_queue, WaitQueue};
 use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicU64, AtomicU8,
@@ -217,6 +218,7 @@ impl core::ops::DerefMut for Args {
 /// The fields of a request being built that its sender sets: none of them is pinned.
 struct Unpinned<'a> {
     args: &'a mut FuseArgs,
+    created: &'a mut u64,
     creds: &'a mut Creds,
     end: &'a mut Option<Arc<dyn RequestEnd>>,
     waited: &'a mut bool,
@@ -256,6 +258,7 @@ impl Args {
         let r = unsafe { self.0.as_mut().get_unchecked_mut() };
         Unpinned {
             args: &mut r.args,
+            created: &mut r.created,
             creds: &mut r.creds,
             end: &mut r.end,
             waited: &mut r.waited,
@@ -386,6 +389,8 @@ pub(crate) struct Request {
     pub(crate) args: FuseArgs,
     /// The credentials sent with it.
     creds: Creds,
+    /// When it was made, in jiffies (for the request timeouts, `timeout.rs`).
+    created: u64,
     /// The unique id, set when the request is queued (0 before).
     unique: AtomicU64,
     /// A task waits for the request's end on `waitq`.
@@ -467,6 +472,7 @@ impl Request {
                 gid: 0,
                 pid: 0,
             },
+            created: 0,
             unique: AtomicU64::new(0),
             waited: false,
             background: AtomicBool::new(false),
@@ -495,6 +501,7 @@ impl Request {
         waiter: Waiter,
     ) -> Arc<Request> {
         let u = args.unpinned();
+        *u.created = task::jiffies64();
         *u.creds = creds;
         *u.end = end;
         *u.waited = waiter == Waiter::Task;
@@ -554,6 +561,11 @@ impl Request {
             Some(data) => data.copy_to(to),
             None => Ok(()),
         }
+    }
+
+    /// Whether the request was made more than `timeout` jiffies before `now`.
+    pub(crate) fn older_than(&self, now: u64, timeout: u64) -> bool {
+        now.wrapping_sub(self.created) > timeout
     }
 
     /// The unique id (0 until queued).

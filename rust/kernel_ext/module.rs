@@ -26,3 +26,27 @@ macro_rules! this_module {
     };
 }
 pub(crate) use this_module;
+
+/// The module's `uint` parameters (`/sys/module/<module>/parameters/`), declared with
+/// `module_param()` in `helpers.c` because that is a C macro; each read gives the value of the
+/// moment, as an administrator may change it at any time.
+#[derive(Clone, Copy)]
+pub(crate) enum UintParam {
+    /// `default_request_timeout`.
+    DefaultRequestTimeout,
+    /// `max_request_timeout`.
+    MaxRequestTimeout,
+}
+
+impl UintParam {
+    /// The current value.
+    pub(crate) fn get(self) -> u32 {
+        // SAFETY: The helpers only read a module-static variable (`READ_ONCE()`).
+        unsafe {
+            match self {
+                Self::DefaultRequestTimeout => crate::bindings::rust_fuse_default_request_timeout(),
+                Self::MaxRequestTimeout => crate::bindings::rust_fuse_max_request_timeout(),
+            }
+        }
+    }
+}
