@@ -323,6 +323,8 @@ pub(crate) fn fsync(ff: &FuseFile, file: &File, start: i64, end: i64, datasync: 
     if !ff.is_dir {
         file.write_and_wait_range(start, end)?;
         writeback::sync_writes(inode)?;
+        // The WRITEs end after the wait above: their errors are seen here (as C).
+        file.check_write_error()?;
         inode.sync_metadata(true)?;
     }
     if conn.lacks(which) {

@@ -538,4 +538,12 @@ impl File {
         // SAFETY: The file is live.
         to_result(unsafe { bindings::file_write_and_wait_range(self.as_raw(), start, end) })
     }
+
+    /// Reports a write-back error recorded since this file last looked
+    /// (`file_check_and_advance_wb_err()`): for write-backs that end after the waits of
+    /// [`File::write_and_wait_range`].
+    pub(crate) fn check_write_error(&self) -> Result {
+        // SAFETY: The file is live.
+        to_result(unsafe { bindings::file_check_and_advance_wb_err(self.as_raw()) })
+    }
 }
