@@ -503,30 +503,43 @@ static int unmount(int fd)
 	return !umount2(MNT, MNT_DETACH);
 }
 
+/*
+ * Mounts, starts the row's waiter and serves until its request comes (INIT is
+ * never answered): the daemon's descriptor, or -1 after a failed TAP row.
+ */
+static int start_row(const struct place *pl, const char *name, pid_t *pid, uint64_t *held)
+{
+	int fd = mount_fuse(pl->flags, pl->opcode != FUSE_INIT);
+
+	*held = 0;
+	if (fd < 0) {
+		tap(0, name, "mount failed");
+		return -1;
+	}
+	*pid = start_waiter(pl);
+	if (pl->opcode != FUSE_INIT && serve(fd, pl->opcode, held, 10)) {
+		tap(0, name, "the request never came");
+		kill(*pid, SIGKILL);
+		close(fd);
+		reap(*pid, 10);
+		unmount(-1);
+		return -1;
+	}
+	usleep(200000);
+	return fd;
+}
+
 static void kill_row(const struct place *pl)
 {
 	char name[128], note[160];
-	uint64_t held = 0;
-	int fd = mount_fuse(pl->flags, pl->opcode != FUSE_INIT), gone, late, ok, i;
+	uint64_t held;
+	int fd, gone, late, ok, i;
 	pid_t pid;
 
 	snprintf(name, sizeof(name), "kill: %s", pl->name);
-	if (fd < 0) {
-		tap(0, name, "mount failed");
+	fd = start_row(pl, name, &pid, &held);
+	if (fd < 0)
 		return;
-	}
-	pid = start_waiter(pl);
-	if (pl->opcode == FUSE_INIT)
-		held = 0;
-	else if (serve(fd, pl->opcode, &held, 10)) {
-		tap(0, name, "the request never came");
-		kill(pid, SIGKILL);
-		close(fd);
-		reap(pid, 10);
-		unmount(-1);
-		return;
-	}
-	usleep(200000);
 	kill(pid, SIGKILL);
 	gone = reap(pid, 1) == 128 + SIGKILL;
 	/* Answer INIT now, so that others can be served. */
@@ -565,25 +578,14 @@ static void kill_row(const struct place *pl)
 static void death_row(const struct place *pl)
 {
 	char name[128], note[160];
-	uint64_t held = 0;
-	int fd = mount_fuse(pl->flags, pl->opcode != FUSE_INIT), st, gone;
+	uint64_t held;
+	int fd, st, gone;
 	pid_t pid;
 
 	snprintf(name, sizeof(name), "death: %s", pl->name);
-	if (fd < 0) {
-		tap(0, name, "mount failed");
+	fd = start_row(pl, name, &pid, &held);
+	if (fd < 0)
 		return;
-	}
-	pid = start_waiter(pl);
-	if (pl->opcode != FUSE_INIT && serve(fd, pl->opcode, &held, 10)) {
-		tap(0, name, "the request never came");
-		kill(pid, SIGKILL);
-		close(fd);
-		reap(pid, 10);
-		unmount(-1);
-		return;
-	}
-	usleep(200000);
 	close(fd);
 	st = reap(pid, 1);
 	snprintf(note, sizeof(note), "waiter ended with %d (expected %d)", st, pl->death_errno);

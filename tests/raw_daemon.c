@@ -942,6 +942,24 @@ static int serve_file_f(int fd, struct fuse_in_header *h)
 	return 0;
 }
 
+/*
+ * Serves file f (serve_file_f()) for up to `ms` milliseconds of quiet and
+ * returns the first request it does not answer, or NULL (none came, or the
+ * read failed).
+ */
+static struct fuse_in_header *next_unserved(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct fuse_in_header *h;
+
+	while (poll(&pfd, 1, ms) == 1) {
+		h = get_req(fd);
+		if (!h || !serve_file_f(fd, h))
+			return h;
+	}
+	return NULL;
+}
+
 /* How many times `needle` is in the kernel log. */
 static int log_count(const char *needle)
 {
@@ -1032,15 +1050,9 @@ TEST_F(raw, abort_wakes_pollers)
 		_exit(poll(&p, 1, -1) == 1 && (p.revents & POLLERR) ? 0 : 2);
 	}
 	for (i = 0; i < 100 && !polled; i++) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-		struct fuse_in_header *h;
+		struct fuse_in_header *h = next_unserved(self->fd, 100);
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		h = get_req(self->fd);
 		if (!h)
-			break;
-		if (serve_file_f(self->fd, h))
 			continue;
 		if (h->opcode == FUSE_POLL) {
 			struct fuse_poll_in *in = (struct fuse_poll_in *)(h + 1);
@@ -1123,17 +1135,13 @@ TEST_F(raw, retrieve_answers_bounded)
 	}
 	/* Reading the answers frees their places. */
 	for (i = 0; i < 400 && replies < ok; i++) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-		struct fuse_in_header *h;
+		struct fuse_in_header *h = next_unserved(self->fd, 100);
 
-		if (poll(&pfd, 1, 100) <= 0)
-			break;
-		h = get_req(self->fd);
 		if (!h)
 			break;
 		if (h->opcode == FUSE_NOTIFY_REPLY)
 			replies++;
-		else if (!serve_file_f(self->fd, h))
+		else
 			reply(self->fd, h->unique, -ENOSYS, NULL, 0);
 	}
 	EXPECT_EQ(ok, replies);
@@ -1141,13 +1149,9 @@ TEST_F(raw, retrieve_answers_bounded)
 	kill(pid, SIGKILL);
 	/* Its close sends FLUSH, which is answered. */
 	for (i = 0; i < 50 && waitpid(pid, &st, WNOHANG) != pid; i++) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-		struct fuse_in_header *h;
+		struct fuse_in_header *h = next_unserved(self->fd, 100);
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		h = get_req(self->fd);
-		if (h && h->opcode != FUSE_NOTIFY_REPLY && !serve_file_f(self->fd, h))
+		if (h && h->opcode != FUSE_NOTIFY_REPLY)
 			reply(self->fd, h->unique, 0, NULL, 0);
 	}
 	waitpid(pid, &st, WNOHANG);
@@ -1156,9 +1160,10 @@ TEST_F(raw, retrieve_answers_bounded)
 /*
  * POSIX locks through the daemon (INIT with FUSE_POSIX_LOCKS): F_GETLK gets
  * the daemon's answer, checked (an F_UNLCK answer changes the type alone);
- * a blocking F_SETLKW that a signal interrupts sends FUSE_INTERRUPT and, answered EINTR, fails with EINTR (a handler
- * without SA_RESTART). The daemon serves what else comes (LOOKUP, OPEN,
- * GETATTR, FLUSH, RELEASE) until the locker exits.
+ * a blocking F_SETLKW that a signal interrupts sends FUSE_INTERRUPT and,
+ * answered EINTR, fails with EINTR (a handler without SA_RESTART). The
+ * daemon serves what else comes (LOOKUP, OPEN, GETATTR, FLUSH, RELEASE) until
+ * the locker exits.
  */
 static int serve_locks(struct __test_metadata *_metadata, int fd, pid_t pid, int *getlk_seen,
 		       int *interrupted)
@@ -1635,15 +1640,9 @@ TEST(init_zero_background_limits)
 		_exit(0);
 	}
 	for (i = 0; i < 100 && n < 3; i++) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		struct fuse_in_header *h;
+		struct fuse_in_header *h = next_unserved(fd, 100);
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		h = get_req(fd);
 		if (!h)
-			break;
-		if (serve_file_f(fd, h))
 			continue;
 		if (h->opcode == FUSE_RELEASE)
 			releases[n++] = h->unique;
@@ -1764,15 +1763,9 @@ TEST_F(raw, release_without_creds)
 		_exit(f >= 0 && !close(f) ? 0 : 1);
 	}
 	for (i = 0; i < 100 && !seen; i++) {
-		struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-		struct fuse_in_header *h;
+		struct fuse_in_header *h = next_unserved(self->fd, 100);
 
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		h = get_req(self->fd);
 		if (!h)
-			break;
-		if (serve_file_f(self->fd, h))
 			continue;
 		if (h->opcode == FUSE_RELEASE) {
 			seen = 1;

@@ -366,9 +366,8 @@ impl GrabbedFolio {
         offset: usize,
         len: usize,
     ) -> kernel::error::Result {
-        let len = len.min(self.size().saturating_sub(offset));
-        // SAFETY: The folio is referenced (type invariant) and the range is in it.
-        unsafe { pages.push_folio_range(self.folio, offset, len) }
+        // SAFETY: The folio is referenced (type invariant).
+        unsafe { add_folio_range(self.folio, self.size, pages, offset, len) }
     }
 
     /// Zeroes bytes `[start, end)` of the folio (cut at its end).
@@ -428,9 +427,8 @@ impl CachedFolio {
         offset: usize,
         len: usize,
     ) -> kernel::error::Result {
-        let len = len.min(self.size().saturating_sub(offset));
-        // SAFETY: The folio is referenced (type invariant) and the range is in it.
-        unsafe { pages.push_folio_range(self.0, offset, len) }
+        // SAFETY: The folio is referenced (type invariant).
+        unsafe { add_folio_range(self.0, self.size(), pages, offset, len) }
     }
 }
 
@@ -439,6 +437,24 @@ impl Drop for CachedFolio {
         // SAFETY: We hold one reference (type invariant).
         unsafe { local::rust_fuse_folio_put(self.0.as_ptr()) };
     }
+}
+
+/// References the bytes `[offset, offset + len)` of a folio of `size` bytes (cut at its end)
+/// in `pages`.
+///
+/// # Safety
+///
+/// The caller keeps the folio alive (a reference or its lock) for the call.
+unsafe fn add_folio_range(
+    folio: NonNull<bindings::folio>,
+    size: usize,
+    pages: &mut IterPages,
+    offset: usize,
+    len: usize,
+) -> kernel::error::Result {
+    let len = len.min(size.saturating_sub(offset));
+    // SAFETY: The folio is alive (caller's guarantee) and the range is in it.
+    unsafe { pages.push_folio_range(folio, offset, len) }
 }
 
 impl<T: FileSystem> Inode<T> {
