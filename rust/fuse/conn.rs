@@ -547,7 +547,12 @@ impl Conn {
                 .next()
                 .is_some_and(|r| r.older_than(now, timeout))
         };
-        if old(&self.lock_iq().pending) || old(&self.state.lock().bg_queue) {
+        // One lock at a time: the `||` of both would hold the input queue's lock while
+        // taking the state lock, against the lock order.
+        if old(&self.state.lock().bg_queue) {
+            return true;
+        }
+        if old(&self.lock_iq().pending) {
             return true;
         }
         let devices = self.devices.lock();
